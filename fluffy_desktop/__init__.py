@@ -1,0 +1,3 @@
+"""Fluffy: an offline photo album that learns your things."""
+
+__version__ = "0.1.0"

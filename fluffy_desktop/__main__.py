@@ -1,0 +1,3 @@
+from fluffy_desktop.cli import main
+
+raise SystemExit(main())

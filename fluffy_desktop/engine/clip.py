@@ -1,0 +1,248 @@
+"""The frozen CLIP model: loading (hub tag or local weights file), encoding, token injection."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import open_clip
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from fluffy_desktop.engine.errors import ModelUnavailable
+
+DEFAULT_ARCH = "ViT-B-32"
+# Best text-to-image retrieval of the ViT-B/32 tags with the built-in text tower
+# (open_clip's retrieval table: MSCOCO image R@1 0.393, Flickr30k 0.668).
+DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
+# An existing single BPE token stands for a learned word; ids past the vocabulary would break
+# the argmax (end-of-text) pooling. User text never carries it: query parsing removes it.
+PLACEHOLDER = "*"
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model to load: an architecture plus a hub tag or a local weights file."""
+
+    arch: str = DEFAULT_ARCH
+    pretrained: str | None = DEFAULT_PRETRAINED
+    weights: Path | None = None
+    device: str = "auto"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> ModelSpec:
+        """The FLUFFY_* environment mirrors, with explicit (non-None) values winning."""
+        env = {
+            "arch": os.environ.get("FLUFFY_MODEL"),
+            "pretrained": os.environ.get("FLUFFY_PRETRAINED"),
+            "weights": os.environ.get("FLUFFY_WEIGHTS"),
+            "device": os.environ.get("FLUFFY_DEVICE"),
+        }
+        values = {k: v for k, v in env.items() if v}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if values.get("weights") is not None:
+            values["weights"] = Path(str(values["weights"]))
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def pick_device(requested: str) -> torch.device:
+    """auto → cuda, then mps, then cpu; a forced device that is absent is a user error."""
+    if requested == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if requested == "cuda" and not torch.cuda.is_available():
+        raise ModelUnavailable("--device cuda was asked for, but no CUDA GPU is available")
+    if requested == "mps" and not torch.backends.mps.is_available():
+        raise ModelUnavailable("--device mps was asked for, but Metal is not available")
+    if requested not in ("cpu", "cuda", "mps"):
+        raise ModelUnavailable(f"unknown device {requested!r}: use auto, cpu, cuda or mps")
+    return torch.device(requested)
+
+
+def _resolve_arch(arch: str) -> str:
+    """A registered open_clip name, or a path to a model config JSON (registered on the fly)."""
+    if arch.endswith(".json"):
+        path = Path(arch)
+        if not path.is_file():
+            raise ModelUnavailable(f"model config {arch} does not exist")
+        open_clip.add_model_config(path)
+        return path.stem
+    if arch not in open_clip.list_models():
+        raise ModelUnavailable(f"unknown model {arch!r}: see `python -m open_clip --list-models`")
+    return arch
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """Tensors from a safetensors file or a plain state dict, never by unpickling objects."""
+    if not path.is_file():
+        raise ModelUnavailable(
+            f"weights file {path} does not exist: pass --weights with an open_clip checkpoint"
+        )
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(str(path))
+        else:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise ModelUnavailable(f"cannot read weights file {path}: {reason}") from exc
+    if isinstance(state, dict) and "state_dict" in state:
+        state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ModelUnavailable(f"weights file {path} is not a state dict of tensors")
+    return {k.removeprefix("module."): v for k, v in state.items()}
+
+
+def _build(spec: ModelSpec, cache_dir: Path) -> tuple[torch.nn.Module, Callable, str]:
+    arch = _resolve_arch(spec.arch)
+    if spec.weights is not None:
+        state = read_state_dict(spec.weights)
+        model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=None)
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            raise ModelUnavailable(
+                f"weights file {spec.weights} does not fit the {arch} architecture"
+            ) from exc
+        return model, preprocess, arch
+    if not spec.pretrained:
+        raise ModelUnavailable("no model weights: pass --weights FILE or --pretrained TAG")
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            arch, pretrained=spec.pretrained, cache_dir=str(cache_dir)
+        )
+    except Exception as exc:
+        raise ModelUnavailable(
+            f"cannot download {arch} weights ({spec.pretrained}) and none are cached; "
+            "connect to the internet once, or pass --weights FILE (an open_clip checkpoint)"
+        ) from exc
+    return model, preprocess, arch
+
+
+def _fingerprint(model: torch.nn.Module, arch: str) -> str:
+    """A short identity of the weights, the same however they were loaded."""
+    digest = hashlib.blake2b(digest_size=8)
+    for tensor in (model.text_projection, model.positional_embedding, model.logit_scale):
+        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    return f"{arch}:{digest.hexdigest()}"
+
+
+class ClipModel:
+    """A frozen open_clip model with a built-in text tower, ready to encode and to inject words."""
+
+    def __init__(self, model: torch.nn.Module, preprocess: Callable, arch: str, device):
+        if not hasattr(model, "token_embedding") or model.text_pool_type != "argmax":
+            raise ModelUnavailable(
+                f"{arch} has no built-in CLIP text tower; concepts need one (try ViT-B-32)"
+            )
+        self.device = torch.device(device)
+        self.model = model.eval().requires_grad_(False).to(self.device)
+        self.preprocess = preprocess
+        self.arch = arch
+        self.tokenizer = open_clip.get_tokenizer(arch)
+        self.identity = _fingerprint(model, arch)
+        self.placeholder_id = self._single_token_id(PLACEHOLDER)
+
+    @classmethod
+    def load(cls, spec: ModelSpec, cache_dir: Path) -> ClipModel:
+        """Load per spec; raises ModelUnavailable with a one-line message, never random weights."""
+        device = pick_device(spec.device)
+        model, preprocess, arch = _build(spec, cache_dir)
+        return cls(model, preprocess, arch, device)
+
+    # --- shapes ---------------------------------------------------------------------------
+    @property
+    def image_size(self) -> int:
+        size = self.model.visual.image_size
+        return int(size[0] if isinstance(size, tuple | list) else size)
+
+    @property
+    def dim(self) -> int:
+        """Dimension of the joint image-text space."""
+        return int(self.model.text_projection.shape[1])
+
+    @property
+    def word_width(self) -> int:
+        """Dimension of an input word embedding (a row of token_embedding)."""
+        return int(self.model.token_embedding.weight.shape[1])
+
+    # --- plain encoding -------------------------------------------------------------------
+    def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
+        return self.tokenizer(list(texts)).to(self.device)
+
+    def word_rows(self, word: str) -> torch.Tensor:
+        """Token-embedding rows of a word's sub-words (without start/end tokens)."""
+        ids = self.tokenize([word])[0]
+        inner = ids[1 : int(ids.argmax())]
+        return self.model.token_embedding.weight[inner].detach().clone()
+
+    def _single_token_id(self, text: str) -> int:
+        ids = self.tokenize([text])[0]
+        inner = ids[1 : int(ids.argmax())]
+        if len(inner) != 1:
+            raise ModelUnavailable(f"placeholder {text!r} is not a single token for {self.arch}")
+        return int(inner[0])
+
+    @torch.inference_mode()
+    def encode_image_batch(self, pixels: torch.Tensor) -> np.ndarray:
+        """L2-normalised float32 features of a preprocessed batch."""
+        features = self.model.encode_image(pixels.to(self.device))
+        return F.normalize(features.float(), dim=-1).cpu().numpy()
+
+    def image_tensor(self, image: Image.Image) -> torch.Tensor:
+        return self.preprocess(image)
+
+    def encode_images(self, images: Sequence[Image.Image]) -> np.ndarray:
+        return self.encode_image_batch(torch.stack([self.image_tensor(im) for im in images]))
+
+    @torch.inference_mode()
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """L2-normalised float32 features of plain texts (truncated to the longest EOT)."""
+        features = self.encode_tokens(self.tokenize(texts))
+        return F.normalize(features.float(), dim=-1).cpu().numpy()
+
+    # --- token injection ------------------------------------------------------------------
+    def encode_tokens(
+        self,
+        tokens: torch.Tensor,
+        words: torch.Tensor | None = None,
+        truncate: bool = True,
+    ) -> torch.Tensor:
+        """Unnormalised text features; placeholder rows take the vectors in `words`.
+
+        `words` holds one vector per placeholder occurrence, in reading order over the batch
+        (row-major). Differentiable in `words`. Truncating to the longest end-of-text + 1 is
+        exact because the attention mask is causal.
+        """
+        model = self.model
+        length = int(tokens.argmax(dim=-1).max()) + 1 if truncate else tokens.shape[1]
+        tokens = tokens[:, :length]
+        cast = model.transformer.get_cast_dtype()
+        x = model.token_embedding(tokens).to(cast)
+        if words is not None:
+            rows, cols = (tokens == self.placeholder_id).nonzero(as_tuple=True)
+            if len(rows) != len(words):
+                raise ValueError(f"{len(rows)} placeholders but {len(words)} word vectors")
+            x = x.index_put((rows, cols), words.to(device=x.device, dtype=cast))
+        x = x + model.positional_embedding[:length].to(cast)
+        x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
+        x = model.ln_final(x)
+        x = x[torch.arange(x.shape[0], device=x.device), tokens.argmax(dim=-1)]
+        projection = model.text_projection
+        return projection(x) if isinstance(projection, torch.nn.Linear) else x @ projection
+
+    def encode_prompts(self, prompts: Sequence[str], words: torch.Tensor | None) -> torch.Tensor:
+        """Normalised features of prompts containing PLACEHOLDER, filled from `words`."""
+        return F.normalize(self.encode_tokens(self.tokenize(prompts), words), dim=-1)

@@ -1,0 +1,89 @@
+"""Where Fluffy keeps its files: one home directory, nothing written anywhere else."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from fluffy_desktop.engine.errors import HomeUnwritable
+
+
+def default_home() -> Path:
+    """FLUFFY_HOME, else the platform's per-user data folder."""
+    env = os.environ.get("FLUFFY_HOME")
+    return Path(env) if env else Path(platformdirs.user_data_dir("fluffy", appauthor=False))
+
+
+@dataclass(frozen=True)
+class Home:
+    """The layout of a home directory."""
+
+    root: Path
+
+    @property
+    def catalog(self) -> Path:
+        return self.root / "catalog.sqlite"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.root / "index"
+
+    @property
+    def concepts_dir(self) -> Path:
+        return self.root / "concepts"
+
+    @property
+    def inverters_dir(self) -> Path:
+        return self.root / "inverters"
+
+    @property
+    def thumbnails_dir(self) -> Path:
+        return self.root / "thumbnails"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.root / "models"
+
+    def ensure(self) -> Home:
+        """Create the home directory, or say plainly why it cannot be."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise HomeUnwritable(f"cannot create home directory {self.root}: {exc.strerror}") from exc
+        return self
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    """Yield a temporary path beside target; on success it replaces target in one rename."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        os.close(fd)
+    except OSError as exc:
+        raise HomeUnwritable(f"cannot write {target.parent}: {exc.strerror}") from exc
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    except OSError as exc:
+        tmp_path.unlink(missing_ok=True)
+        raise HomeUnwritable(f"cannot write {target}: {exc.strerror}") from exc
+    except BaseException:
+        tmp_path.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_bytes(target: Path, data: bytes) -> None:
+    """Write data to target atomically (temp file, fsync, rename)."""
+    with atomic_path(target) as tmp:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())

@@ -1,0 +1,47 @@
+"""Shared fixtures: a tiny generated CLIP checkpoint and homes that use it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.tinymodel import write_tiny_model
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_files(tmp_path_factory) -> tuple[Path, Path]:
+    """(config json, safetensors weights) of the tiny model, made once per session."""
+    return write_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
+@pytest.fixture(scope="session")
+def tiny_spec(tiny_model_files):
+    from fluffy_desktop.engine.clip import ModelSpec
+
+    config, weights = tiny_model_files
+    return ModelSpec(arch=str(config), pretrained=None, weights=weights, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_clip(tiny_spec, tmp_path_factory):
+    from fluffy_desktop.engine.clip import ClipModel
+
+    return ClipModel.load(tiny_spec, tmp_path_factory.mktemp("model-cache"))
+
+
+@pytest.fixture
+def tiny_env(tiny_model_files, tmp_path, monkeypatch) -> dict[str, str]:
+    """Environment for running the `fluffy` CLI on the tiny model with a fresh home."""
+    config, weights = tiny_model_files
+    env = dict(os.environ)
+    env.update(
+        FLUFFY_HOME=str(tmp_path / "home"),
+        FLUFFY_MODEL=str(config),
+        FLUFFY_WEIGHTS=str(weights),
+        FLUFFY_DEVICE="cpu",
+    )
+    return env

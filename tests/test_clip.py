@@ -1,0 +1,85 @@
+"""The model layer: loading, encoding, and exact token injection."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from fluffy_desktop.engine.clip import PLACEHOLDER, ClipModel, ModelSpec
+from fluffy_desktop.engine.errors import ModelUnavailable
+
+
+def test_encodings_are_normalised_float32(tiny_clip):
+    images = [Image.new("RGB", (40, 30), c) for c in ("red", "blue")]
+    img = tiny_clip.encode_images(images)
+    txt = tiny_clip.encode_texts(["a cat", "a dog on the beach"])
+    for arr in (img, txt):
+        assert arr.dtype == np.float32
+        assert arr.shape == (2, tiny_clip.dim)
+        np.testing.assert_allclose(np.linalg.norm(arr, axis=1), 1.0, atol=1e-5)
+
+
+def test_injection_of_a_real_word_row_equals_encode_text(tiny_clip):
+    prompts = ["a photo of a dog on the sofa", "dog", "we see a dog in this image"]
+    row = tiny_clip.word_rows("dog")[0]
+    slotted = [p.replace("dog", PLACEHOLDER) for p in prompts]
+    words = row.expand(len(prompts), -1)
+    injected = tiny_clip.encode_tokens(tiny_clip.tokenize(slotted), words)
+    reference = tiny_clip.model.encode_text(tiny_clip.tokenize(prompts))
+    torch.testing.assert_close(injected, reference, atol=1e-5, rtol=0)
+
+
+def test_truncation_is_exact(tiny_clip):
+    tokens = tiny_clip.tokenize(["a", "a much longer sentence about a cat asleep on the sofa"])
+    full = tiny_clip.encode_tokens(tokens, truncate=False)
+    cut = tiny_clip.encode_tokens(tokens, truncate=True)
+    torch.testing.assert_close(cut, full, atol=1e-5, rtol=0)
+
+
+def test_injection_is_differentiable_and_counts_slots(tiny_clip):
+    word = torch.zeros(tiny_clip.word_width, requires_grad=True)
+    tokens = tiny_clip.tokenize([f"a cat {PLACEHOLDER} asleep"])
+    tiny_clip.encode_tokens(tokens, word[None]).sum().backward()
+    assert word.grad is not None and word.grad.abs().sum() > 0
+    with pytest.raises(ValueError):
+        tiny_clip.encode_tokens(tokens, torch.zeros(2, tiny_clip.word_width))
+
+
+def test_same_weights_same_identity(tiny_spec, tiny_clip, tmp_path):
+    again = ClipModel.load(tiny_spec, tmp_path)
+    assert again.identity == tiny_clip.identity
+
+
+def test_missing_weights_file_is_a_user_error(tiny_spec, tmp_path):
+    spec = ModelSpec(arch=tiny_spec.arch, weights=tmp_path / "nope.safetensors", device="cpu")
+    with pytest.raises(ModelUnavailable, match="does not exist"):
+        ClipModel.load(spec, tmp_path)
+
+
+def test_pickle_weights_are_not_unpickled(tiny_spec, tmp_path):
+    import pickle
+
+    marker = tmp_path / "ran"
+    evil = tmp_path / "evil.pt"
+
+    class Payload:
+        def __reduce__(self):
+            return (marker.touch, ())
+
+    evil.write_bytes(pickle.dumps({"x": Payload()}))
+    spec = ModelSpec(arch=tiny_spec.arch, weights=evil, device="cpu")
+    with pytest.raises(ModelUnavailable):
+        ClipModel.load(spec, tmp_path)
+    assert not marker.exists()
+
+
+def test_weights_for_another_architecture_are_refused(tiny_spec, tmp_path):
+    from safetensors.torch import save_file
+
+    wrong = tmp_path / "wrong.safetensors"
+    save_file({"visual.proj": torch.zeros(3, 3)}, str(wrong))
+    spec = ModelSpec(arch=tiny_spec.arch, weights=wrong, device="cpu")
+    with pytest.raises(ModelUnavailable, match="does not fit"):
+        ClipModel.load(spec, tmp_path)
