@@ -24,8 +24,6 @@ DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
 # the argmax (end-of-text) pooling. User text never carries it: query parsing removes it.
 PLACEHOLDER = "*"
 
-Progress = Callable[[int, int], None]
-
 
 @dataclass(frozen=True)
 class ModelSpec:

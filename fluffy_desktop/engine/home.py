@@ -55,7 +55,8 @@ class Home:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise HomeUnwritable(f"cannot create home directory {self.root}: {exc.strerror}") from exc
+            reason = exc.strerror or str(exc)
+            raise HomeUnwritable(f"cannot create home directory {self.root}: {reason}") from exc
         return self
 
 
@@ -82,8 +83,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
 
 def atomic_write_bytes(target: Path, data: bytes) -> None:
     """Write data to target atomically (temp file, fsync, rename)."""
-    with atomic_path(target) as tmp:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+    with atomic_path(target) as tmp, open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
