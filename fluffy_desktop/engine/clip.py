@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from PIL import Image
 
 from fluffy_desktop.engine.errors import ModelUnavailable
+from fluffy_desktop.engine.tasks import Progress
+from fluffy_desktop.engine.weights import fetch_hub_weights, read_state_dict
 
 DEFAULT_ARCH = "ViT-B-32"
 # Best text-to-image retrieval of the ViT-B/32 tags with the built-in text tower
@@ -80,53 +82,33 @@ def _resolve_arch(arch: str) -> str:
     return arch
 
 
-def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
-    """Tensors from a safetensors file or a plain state dict, never by unpickling objects."""
-    if not path.is_file():
-        raise ModelUnavailable(
-            f"weights file {path} does not exist: pass --weights with an open_clip checkpoint"
-        )
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            state = load_file(str(path))
-        else:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        raise ModelUnavailable(f"cannot read weights file {path}: {reason}") from exc
-    if isinstance(state, dict) and "state_dict" in state:
-        state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ModelUnavailable(f"weights file {path} is not a state dict of tensors")
-    return {k.removeprefix("module."): v for k, v in state.items()}
-
-
-def _build(spec: ModelSpec, cache_dir: Path) -> tuple[torch.nn.Module, Callable, str]:
+def _build(
+    spec: ModelSpec, cache_dir: Path, progress: Progress | None
+) -> tuple[torch.nn.Module, Callable, str]:
     arch = _resolve_arch(spec.arch)
     if spec.weights is not None:
-        state = read_state_dict(spec.weights)
-        model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=None)
-        try:
-            model.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise ModelUnavailable(
-                f"weights file {spec.weights} does not fit the {arch} architecture"
-            ) from exc
-        return model, preprocess, arch
-    if not spec.pretrained:
+        source = spec.weights
+    elif spec.pretrained:
+        source = fetch_hub_weights(arch, spec.pretrained, cache_dir, progress)
+    else:
         raise ModelUnavailable("no model weights: pass --weights FILE or --pretrained TAG")
+    state = read_state_dict(source)
+    model, _, preprocess = open_clip.create_model_and_transforms(
+        arch, pretrained=None, **_preprocess_overrides(arch, spec.pretrained)
+    )
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(
-            arch, pretrained=spec.pretrained, cache_dir=str(cache_dir)
-        )
-    except Exception as exc:
-        raise ModelUnavailable(
-            f"cannot download {arch} weights ({spec.pretrained}) and none are cached; "
-            "connect to the internet once, or pass --weights FILE (an open_clip checkpoint)"
-        ) from exc
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        message = f"weights file {source} does not fit the {arch} architecture"
+        raise ModelUnavailable(message) from exc
     return model, preprocess, arch
+
+
+def _preprocess_overrides(arch: str, tag: str | None) -> dict:
+    """The image mean/std/interpolation a pretrained tag was trained with."""
+    cfg = open_clip.get_pretrained_cfg(arch, tag) if tag else {}
+    keys = {"mean": "image_mean", "std": "image_std", "interpolation": "image_interpolation"}
+    return {arg: cfg[key] for key, arg in keys.items() if cfg and key in cfg}
 
 
 def _fingerprint(model: torch.nn.Module, arch: str) -> str:
@@ -154,10 +136,10 @@ class ClipModel:
         self.placeholder_id = self._single_token_id(PLACEHOLDER)
 
     @classmethod
-    def load(cls, spec: ModelSpec, cache_dir: Path) -> ClipModel:
+    def load(cls, spec: ModelSpec, cache_dir: Path, progress: Progress | None = None) -> ClipModel:
         """Load per spec; raises ModelUnavailable with a one-line message, never random weights."""
         device = pick_device(spec.device)
-        model, preprocess, arch = _build(spec, cache_dir)
+        model, preprocess, arch = _build(spec, cache_dir, progress)
         return cls(model, preprocess, arch, device)
 
     # --- shapes ---------------------------------------------------------------------------
