@@ -1,0 +1,274 @@
+"""`fluffy`: the command line, a thin layer over the Album facade."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from fluffy_desktop import __version__
+
+EXIT_OK, EXIT_BUG, EXIT_USER = 0, 1, 2
+
+
+def _global_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--home", type=Path, help="where Fluffy keeps its files (FLUFFY_HOME)")
+    parser.add_argument("--model", help="open_clip architecture or config .json (FLUFFY_MODEL)")
+    parser.add_argument("--pretrained", help="open_clip pretrained tag (FLUFFY_PRETRAINED)")
+    parser.add_argument("--weights", type=Path, help="local weights file (FLUFFY_WEIGHTS)")
+    parser.add_argument(
+        "--device", choices=["auto", "cpu", "cuda", "mps"], help="compute device (FLUFFY_DEVICE)"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fluffy", description="An offline photo album that learns your things."
+    )
+    parser.add_argument("--version", action="version", version=f"fluffy {__version__}")
+    _global_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("gui", help="the desktop app (what plain `fluffy` starts)")
+
+    index = commands.add_parser("index", help="add folders and index them, or re-scan all")
+    index.add_argument("paths", nargs="*", type=Path, metavar="PATH")
+    index.add_argument("--json", action="store_true")
+
+    search = commands.add_parser("search", help="free-text search; concept names are understood")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=20, help="how many results (default 20)")
+    search.add_argument("--json", action="store_true")
+
+    learn = commands.add_parser("learn", help="learn a personal concept from a few photos")
+    learn.add_argument("name")
+    learn.add_argument("--kind", required=True, help="what kind of thing it is, e.g. cat")
+    learn.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
+    learn.add_argument("--negative", nargs="+", type=Path, default=[], metavar="PHOTO")
+    learn.add_argument("--json", action="store_true")
+
+    _concepts_parser(commands)
+
+    inverter = commands.add_parser("inverter", help="the f_θ set encoder of this model")
+    inverter_commands = inverter.add_subparsers(dest="action", required=True, metavar="ACTION")
+    train = inverter_commands.add_parser("train", help="train f_θ and save it in the home")
+    train.add_argument("--images", type=Path, help="folder of class-named subfolders")
+    train.add_argument("--steps", type=int, default=2000)
+    train.add_argument("--width", type=int, default=1024)
+    train.add_argument("--json", action="store_true")
+
+    status = commands.add_parser("status", help="what is in the library")
+    status.add_argument("--json", action="store_true")
+    return parser
+
+
+def _concepts_parser(commands) -> None:
+    concepts = commands.add_parser("concepts", help="list, show, remove, export, import")
+    actions = concepts.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions.add_parser("list").add_argument("--json", action="store_true")
+    for name in ("show", "rm"):
+        action = actions.add_parser(name)
+        action.add_argument("name")
+        action.add_argument("--json", action="store_true")
+    rename = actions.add_parser("rename")
+    rename.add_argument("name")
+    rename.add_argument("new_name")
+    rename.add_argument("--json", action="store_true")
+    export = actions.add_parser("export")
+    export.add_argument("name")
+    export.add_argument("file", type=Path)
+    export.add_argument("--json", action="store_true")
+    imported = actions.add_parser("import")
+    imported.add_argument("file", type=Path)
+    imported.add_argument("--name", help="import under another name")
+    imported.add_argument("--json", action="store_true")
+
+
+def _open_album(args: argparse.Namespace):
+    from fluffy_desktop.engine.album import Album
+    from fluffy_desktop.engine.clip import ModelSpec
+
+    named = {"arch": args.model, "pretrained": args.pretrained, "weights": args.weights}
+    spec = ModelSpec.from_env(**named) if any(v is not None for v in named.values()) else None
+    return Album(args.home, spec, device=args.device)
+
+
+def _emit(args: argparse.Namespace, document: object, human: Callable[[], None]) -> None:
+    """Exactly one JSON document on stdout with --json, else the human form."""
+    if getattr(args, "json", False):
+        print(json.dumps(document))
+    else:
+        human()
+
+
+def _cmd_index(album, args) -> None:
+    from fluffy_desktop.terminal import TerminalProgress
+
+    with TerminalProgress() as progress:
+        report = album.index(args.paths, progress=progress)
+    doc = report.to_json()
+
+    def human() -> None:
+        print(
+            f"{doc['total']} photos: {doc['added']} added, {doc['updated']} updated, "
+            f"{doc['removed']} removed, {doc['unchanged']} unchanged, "
+            f"{len(doc['failed'])} unreadable ({doc['seconds']:.1f} s)"
+        )
+        for failure in doc["failed"]:
+            print(f"  skipped {failure['path']}: {failure['error']}")
+
+    _emit(args, doc, human)
+
+
+def _cmd_search(album, args) -> None:
+    hits = album.search(args.query, args.k)
+    doc = {"query": args.query, "results": [hit.to_json() for hit in hits]}
+
+    def human() -> None:
+        if not hits:
+            print("no photos indexed yet: run `fluffy index FOLDER`")
+        for hit in hits:
+            print(f"{hit.score:6.3f}  {hit.path}")
+
+    _emit(args, doc, human)
+
+
+def _cmd_learn(album, args) -> None:
+    from fluffy_desktop.terminal import TerminalProgress
+
+    with TerminalProgress() as progress:
+        report = album.learn(args.name, args.kind, args.photos, args.negative, progress=progress)
+    doc = report.to_json()
+
+    def human() -> None:
+        print(
+            f"learned {doc['name']!r} ({doc['kind']}) from {doc['photos']} photos "
+            f"in {doc['seconds']:.1f} s, starting from the {report.start}; "
+            f'try: fluffy search "{doc["name"]} on the sofa"'
+        )
+
+    _emit(args, doc, human)
+
+
+def _concepts_list(album, args) -> None:
+    infos = [concept.to_info() for concept in album.concepts.list()]
+
+    def human() -> None:
+        if not infos:
+            print("no concepts yet: fluffy learn NAME --kind WORD PHOTO...")
+        for info in infos:
+            count = f"{info['photos']} photos"
+            print(f"{info['name']:<20} {info['kind']:<16} {count:<10} {info['created']}")
+
+    _emit(args, infos, human)
+
+
+def _concepts_show(album, args) -> None:
+    concept = album.concepts.get(args.name)
+    doc = {
+        **concept.to_info(),
+        "model": concept.model,
+        "photo_paths": [ref["path"] for ref in concept.photos],
+        "negatives": [ref["path"] for ref in concept.negatives],
+        "settings": concept.settings,
+    }
+    _emit(args, doc, lambda: print(json.dumps(doc, indent=2)))
+
+
+def _concepts_rm(album, args) -> None:
+    album.concepts.remove(args.name)
+    _emit(args, {"removed": args.name}, lambda: print(f"removed {args.name!r}"))
+
+
+def _concepts_rename(album, args) -> None:
+    album.concepts.rename(args.name, args.new_name)
+    doc = {"renamed": args.name, "to": args.new_name}
+    _emit(args, doc, lambda: print(f"renamed {args.name!r} to {args.new_name!r}"))
+
+
+def _concepts_export(album, args) -> None:
+    album.concepts.export(args.name, args.file)
+    doc = {"exported": args.name, "file": str(args.file)}
+    _emit(args, doc, lambda: print(f"exported {args.name!r} to {args.file}"))
+
+
+def _concepts_import(album, args) -> None:
+    concept = album.concepts.import_(args.file, album.clip().identity, args.name)
+    _emit(args, concept.to_info(), lambda: print(f"imported {concept.name!r} ({concept.kind})"))
+
+
+CONCEPT_ACTIONS = {
+    "list": _concepts_list,
+    "show": _concepts_show,
+    "rm": _concepts_rm,
+    "rename": _concepts_rename,
+    "export": _concepts_export,
+    "import": _concepts_import,
+}
+
+
+def _cmd_concepts(album, args) -> None:
+    CONCEPT_ACTIONS[args.action](album, args)
+
+
+def _cmd_inverter(album, args) -> None:
+    from fluffy_desktop.terminal import TerminalProgress
+
+    with TerminalProgress() as progress:
+        stats = album.train_inverter(args.images, args.steps, args.width, progress)
+    _emit(args, stats, lambda: print(json.dumps(stats, indent=2)))
+
+
+def _cmd_status(album, args) -> None:
+    doc = album.status()
+
+    def human() -> None:
+        print(f"home      {doc['home']}")
+        print(f"folders   {', '.join(doc['folders']) or '(none: fluffy index FOLDER)'}")
+        print(f"photos    {doc['photos']} indexed, {doc['failed']} unreadable")
+        print(f"concepts  {', '.join(doc['concepts']) or '(none)'}")
+        model = doc["model"]
+        source = model["weights"] or f"hub tag {model['pretrained']}"
+        print(f"model     {model['arch']} ({source})")
+
+    _emit(args, doc, human)
+
+
+def _cmd_gui(album, args) -> int:
+    from fluffy_desktop.gui.app import run
+
+    return run(album)
+
+
+COMMANDS = {
+    "index": _cmd_index,
+    "search": _cmd_search,
+    "learn": _cmd_learn,
+    "concepts": _cmd_concepts,
+    "inverter": _cmd_inverter,
+    "status": _cmd_status,
+    "gui": _cmd_gui,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from fluffy_desktop.engine.errors import Cancelled, FluffyError
+
+    sys.stdout.reconfigure(errors="surrogateescape")
+    args = build_parser().parse_args(argv)
+    command = args.command or "gui"
+    try:
+        album = _open_album(args)
+        with album:
+            return COMMANDS[command](album, args) or EXIT_OK
+    except Cancelled:
+        print("fluffy: cancelled", file=sys.stderr)
+        return EXIT_USER
+    except FluffyError as exc:
+        print(f"fluffy: error: {exc}", file=sys.stderr)
+        return EXIT_USER
+    except KeyboardInterrupt:
+        print("fluffy: interrupted", file=sys.stderr)
+        return 130

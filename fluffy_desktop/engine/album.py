@@ -1,0 +1,305 @@
+"""The Album facade: one per home directory, under both the CLI and the GUI."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from fluffy_desktop.engine.catalog import Catalog, PhotoRecord
+from fluffy_desktop.engine.clip import ClipModel, ModelSpec
+from fluffy_desktop.engine.concepts.inverter import Inverter, train_inverter
+from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_word
+from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
+from fluffy_desktop.engine.errors import BadQuery, ConceptMismatch, FluffyError, PhotoUnreadable
+from fluffy_desktop.engine.home import Home, atomic_write_bytes, default_home
+from fluffy_desktop.engine.images import DecodeFailure, decode_photo
+from fluffy_desktop.engine.ingest import IndexReport, content_digest, index_library
+from fluffy_desktop.engine.query import parse_query, query_vector
+from fluffy_desktop.engine.tasks import Progress, no_progress
+from fluffy_desktop.engine.vectors import VectorIndex
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One ranked photo."""
+
+    photo_id: int
+    path: Path
+    score: float
+
+    def to_json(self) -> dict:
+        return {"path": str(self.path), "score": round(self.score, 6)}
+
+
+@dataclass(frozen=True)
+class LearnReport:
+    """What `learn` did, in the shape of `learn --json`."""
+
+    name: str
+    kind: str
+    photos: int
+    steps: int
+    seconds: float
+    start: str
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "photos": self.photos,
+            "steps": self.steps,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Album:
+    """A photo library with its index, concepts and model, living in one home directory.
+
+    The model loads lazily, so `status()` and the concept list work without weights. All
+    methods may be called from worker threads; writers are serialised.
+    """
+
+    def __init__(
+        self, home: Path | None = None, spec: ModelSpec | None = None, device: str | None = None
+    ):
+        self.home = Home(Path(home) if home else default_home()).ensure()
+        spec = spec if spec is not None else self._saved_spec(ModelSpec.from_env())
+        self.spec = replace(spec, device=device) if device else spec
+        self.catalog = Catalog(self.home.catalog)
+        self.concepts = ConceptStore(self.home.concepts_dir)
+        self._clip: ClipModel | None = None
+        self._index: VectorIndex | None = None
+        self._model_lock = threading.RLock()
+        self._write_lock = threading.Lock()
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> Album:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- model ----------------------------------------------------------------------------
+    @property
+    def settings_file(self) -> Path:
+        return self.home.root / "settings.json"
+
+    def _saved_spec(self, spec: ModelSpec) -> ModelSpec:
+        """A model file chosen earlier in the app applies unless the environment names a model."""
+        named = ("FLUFFY_MODEL", "FLUFFY_PRETRAINED", "FLUFFY_WEIGHTS")
+        if any(os.environ.get(name) for name in named) or not self.settings_file.is_file():
+            return spec
+        saved = json.loads(self.settings_file.read_text())
+        if not saved.get("weights"):
+            return spec
+        return ModelSpec(saved.get("arch", spec.arch), None, Path(saved["weights"]), spec.device)
+
+    def use_model_file(self, weights: Path, arch: str | None = None) -> None:
+        """Switch to a local weights file (checked by loading it) and remember the choice."""
+        spec = ModelSpec(arch or self.spec.arch, None, Path(weights), self.spec.device)
+        clip = ClipModel.load(spec, self.home.models_dir)
+        record = {"arch": spec.arch, "weights": str(Path(weights).resolve())}
+        atomic_write_bytes(self.settings_file, json.dumps(record).encode())
+        with self._model_lock:
+            self.spec, self._clip, self._index = spec, clip, None
+
+    def clip(self, progress: Progress | None = None) -> ClipModel:
+        """The loaded model (loading or downloading it on first use)."""
+        with self._model_lock:
+            if self._clip is None:
+                self._clip = ClipModel.load(self.spec, self.home.models_dir, progress)
+            return self._clip
+
+    def vector_index(self) -> VectorIndex:
+        with self._model_lock:
+            if self._index is None:
+                clip = self.clip()
+                self._index = VectorIndex.open(
+                    self.home.index_dir, clip.dim, clip.identity, self.catalog
+                )
+            return self._index
+
+    # --- library --------------------------------------------------------------------------
+    def folders(self) -> list[Path]:
+        return self.catalog.roots()
+
+    def add_folders(self, paths: Sequence[Path]) -> list[Path]:
+        """Add folders to the library (checked first: a bad one adds nothing)."""
+        resolved = [Path(p).expanduser().resolve() for p in paths]
+        for path in resolved:
+            if not path.is_dir():
+                raise FluffyError(f"{path} is not a folder: give the folders your photos are in")
+        with self._write_lock:
+            for path in resolved:
+                self.catalog.add_root(path)
+        return resolved
+
+    def remove_folder(self, path: Path) -> None:
+        with self._write_lock:
+            removed = self.catalog.remove_root(Path(path))
+            if removed and self._index is not None:
+                self._index.remove(removed)
+                self._index.save()
+
+    def index(
+        self,
+        paths: Sequence[Path] = (),
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> IndexReport:
+        """Add `paths` (if any) and index them incrementally; with none, re-scan every folder."""
+        roots = self.add_folders(paths) if paths else self.folders()
+        clip, index = self.clip(progress), self.vector_index()
+        with self._write_lock:
+            return index_library(self.catalog, index, clip, roots, progress, cancel)
+
+    def recent(self, limit: int, offset: int = 0) -> list[PhotoRecord]:
+        """Photos newest first, for the grid when there is no query."""
+        return self.catalog.recent(limit, offset)
+
+    # --- search ---------------------------------------------------------------------------
+    def search(self, text: str, k: int = 20) -> list[SearchHit]:
+        """Free text with concept names, -negatives, or a photo path (similar photos)."""
+        if k < 1:
+            raise BadQuery("-k must be at least 1")
+        parsed = parse_query(text, self._kinds())
+        if parsed.image is not None:
+            vector = self.photo_vector(parsed.image)
+        else:
+            words = {name: self._concept_for_model(name).word for name in set(parsed.concepts)}
+            vector = query_vector(self.clip(), parsed, words)
+        return self.nearest(vector, k)
+
+    def nearest(self, vector: np.ndarray, k: int) -> list[SearchHit]:
+        """The k photos closest to a vector, best first."""
+        found = self.vector_index().search(vector, k)
+        paths = self.catalog.paths_for([pid for pid, _ in found])
+        return [SearchHit(pid, paths[pid], score) for pid, score in found if pid in paths]
+
+    def photo_vector(self, path: Path) -> np.ndarray:
+        """A photo's embedding: the stored one when it is in the library, else computed."""
+        record = self.catalog.photo_by_path(Path(path).resolve())
+        if record is not None and record.status == "ok":
+            return self.catalog.vectors_for([record.id])[0]
+        return self.clip().encode_images([self._decode(Path(path))])[0]
+
+    # --- concepts -------------------------------------------------------------------------
+    def _kinds(self) -> dict[str, str]:
+        return {concept.name: concept.kind for concept in self.concepts.list()}
+
+    def _concept_for_model(self, name: str) -> Concept:
+        concept = self.concepts.get(name)
+        if concept.model != self.clip().identity:
+            raise ConceptMismatch(
+                f"concept {concept.name!r} was learned with another model; learn it again"
+            )
+        return concept
+
+    def _decode(self, path: Path):
+        decoded = decode_photo(path, self.clip().image_size)
+        if isinstance(decoded, DecodeFailure):
+            raise PhotoUnreadable(f"cannot read {path}: {decoded.reason}")
+        return decoded.image
+
+    def learn(
+        self,
+        name: str,
+        kind: str,
+        photos: Sequence[Path],
+        negatives: Sequence[Path] = (),
+        settings: LearnSettings | None = None,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> LearnReport:
+        """Learn (or re-learn) a concept from photos; nothing is written unless it succeeds."""
+        started = time.perf_counter()
+        if not photos:
+            raise PhotoUnreadable("give at least one photo of the concept")
+        kind = kind.strip()
+        if not kind:
+            raise FluffyError("say what kind of thing it is with --kind (for example: cat)")
+        photos = [Path(p).resolve() for p in photos]
+        negatives = [Path(p).resolve() for p in negatives]
+        self.concepts.check_name(name)
+        shots = [self._decode(p) for p in photos]
+        negative_images = [self._decode(p) for p in negatives]
+        clip = self.clip()
+        inverter = Inverter.load(self.home.inverters_dir, clip.identity)
+        init = inverter.predict(clip.encode_images(shots)) if inverter else None
+        settings = settings or LearnSettings()
+        word, stats = learn_word(
+            clip, kind, shots, negative_images, init, settings, progress or no_progress, cancel
+        )
+        concept = Concept(
+            name=name.strip(),
+            kind=kind,
+            word=word.detach().float().cpu(),
+            model=clip.identity,
+            photos=[self._photo_ref(p) for p in photos],
+            negatives=[self._photo_ref(p) for p in negatives],
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            settings={**stats, "steps": settings.steps, "seed": settings.seed},
+        )
+        with self._write_lock:
+            self.concepts.save(concept)
+        seconds = time.perf_counter() - started
+        return LearnReport(concept.name, kind, len(photos), settings.steps, seconds, stats["init"])
+
+    @staticmethod
+    def _photo_ref(path: Path) -> dict:
+        return {"path": str(path), "digest": content_digest(path)}
+
+    def add_negative(self, name: str, photo: Path, progress: Progress | None = None) -> LearnReport:
+        """Mark a photo as "not this concept" and re-tune the concept with it."""
+        concept = self.concepts.get(name)
+        photos = [Path(ref["path"]) for ref in concept.photos]
+        missing = [p for p in photos if not p.is_file()]
+        if missing:
+            raise PhotoUnreadable(
+                f"{missing[0]} is gone: re-learn {concept.name!r} from new photos"
+            )
+        negatives = [Path(ref["path"]) for ref in concept.negatives] + [Path(photo)]
+        return self.learn(concept.name, concept.kind, photos, negatives, progress=progress)
+
+    def train_inverter(
+        self,
+        images: Path | None,
+        steps: int,
+        width: int,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> dict:
+        """Train f_θ for the current model and save it under the home directory."""
+        if images is not None and not Path(images).is_dir():
+            raise FluffyError(f"{images} is not a folder of class-named subfolders")
+        inverter, stats = train_inverter(self.clip(), images, steps, width, progress, cancel)
+        with self._write_lock:
+            inverter.save(self.home.inverters_dir)
+        return stats
+
+    # --- status ---------------------------------------------------------------------------
+    def status(self) -> dict:
+        """What is in the library, without loading the model."""
+        return {
+            "home": str(self.home.root),
+            "folders": [str(p) for p in self.folders()],
+            "photos": self.catalog.count("ok"),
+            "failed": self.catalog.count("failed"),
+            "concepts": self.concepts.names(),
+            "model": {
+                "arch": self.spec.arch,
+                "pretrained": self.spec.pretrained,
+                "weights": str(self.spec.weights) if self.spec.weights else None,
+                "indexed_with": self.catalog.get_meta("model"),
+            },
+        }
