@@ -20,9 +20,11 @@ from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_word
 from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
 from fluffy_desktop.engine.errors import BadQuery, ConceptMismatch, FluffyError, PhotoUnreadable
 from fluffy_desktop.engine.home import Home, atomic_write_bytes, default_home
-from fluffy_desktop.engine.images import DecodeFailure, decode_photo
+from fluffy_desktop.engine.images import DecodeFailure, decode_photo, load_display_image
 from fluffy_desktop.engine.ingest import IndexReport, content_digest, index_library
+from fluffy_desktop.engine.localise import LOCATE_SIDE, heatmap
 from fluffy_desktop.engine.query import parse_query, query_vector
+from fluffy_desktop.engine.resources import resource
 from fluffy_desktop.engine.tasks import Progress, no_progress
 from fluffy_desktop.engine.vectors import VectorIndex
 
@@ -77,6 +79,7 @@ class Album:
         self.concepts = ConceptStore(self.home.concepts_dir)
         self._clip: ClipModel | None = None
         self._index: VectorIndex | None = None
+        self._kind_cache: tuple[str, np.ndarray] | None = None
         self._model_lock = threading.RLock()
         self._write_lock = threading.Lock()
 
@@ -172,13 +175,15 @@ class Album:
         """Free text with concept names, -negatives, or a photo path (similar photos)."""
         if k < 1:
             raise BadQuery("-k must be at least 1")
+        return self.nearest(self.query_vector(text), k)
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The normalised embedding a query stands for (concepts injected, negatives applied)."""
         parsed = parse_query(text, self._kinds())
         if parsed.image is not None:
-            vector = self.photo_vector(parsed.image)
-        else:
-            words = {name: self._concept_for_model(name).word for name in set(parsed.concepts)}
-            vector = query_vector(self.clip(), parsed, words)
-        return self.nearest(vector, k)
+            return self.photo_vector(parsed.image)
+        words = {name: self._concept_for_model(name).word for name in set(parsed.concepts)}
+        return query_vector(self.clip(), parsed, words)
 
     def nearest(self, vector: np.ndarray, k: int) -> list[SearchHit]:
         """The k photos closest to a vector, best first."""
@@ -192,6 +197,38 @@ class Album:
         if record is not None and record.status == "ok":
             return self.catalog.vectors_for([record.id])[0]
         return self.clip().encode_images([self._decode(Path(path))])[0]
+
+    def locate(self, text: str, photo: Path) -> np.ndarray:
+        """Where a query (e.g. a concept name) is in a photo: a heat map in [0, 1], rows × cols."""
+        decoded = load_display_image(Path(photo), LOCATE_SIDE)
+        if isinstance(decoded, DecodeFailure):
+            raise PhotoUnreadable(f"cannot read {photo}: {decoded.reason}")
+        return heatmap(self.clip(), decoded, self.query_vector(text))
+
+    def suggest_kinds(self, photos: Sequence[Path], top: int = 3) -> list[tuple[str, float]]:
+        """Zero-shot guesses of what kind of thing the photos show, from the shipped word list."""
+        kinds = self._kind_words()
+        clip = self.clip()
+        shots = clip.encode_images([self._decode(Path(p)) for p in photos]).mean(axis=0)
+        texts = self._kind_vectors(clip, kinds)
+        logits = 100.0 * texts @ (shots / np.linalg.norm(shots))
+        probs = np.exp(logits - logits.max())
+        probs /= probs.sum()
+        best = np.argsort(-probs)[:top]
+        return [(kinds[i], float(probs[i])) for i in best]
+
+    @staticmethod
+    def _kind_words() -> list[str]:
+        lines = resource("words/kinds.txt").read_text().splitlines()
+        return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+    def _kind_vectors(self, clip: ClipModel, kinds: list[str]) -> np.ndarray:
+        if getattr(self, "_kind_cache", (None,))[0] != clip.identity:
+            self._kind_cache = (
+                clip.identity,
+                clip.encode_texts([f"a photo of a {k}" for k in kinds]),
+            )
+        return self._kind_cache[1]
 
     # --- concepts -------------------------------------------------------------------------
     def _kinds(self) -> dict[str, str]:
