@@ -61,7 +61,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="what is in the library")
     status.add_argument("--json", action="store_true")
+    _proof_parsers(commands)
     return parser
+
+
+def _proof_parsers(commands) -> None:
+    evaluate = commands.add_parser("eval", help="the PerVL retrieval protocol")
+    benchmarks = evaluate.add_subparsers(dest="benchmark", required=True, metavar="BENCHMARK")
+    pervl = benchmarks.add_parser("pervl", help="DeepFashion2 or YouTube-VOS split of PerVL")
+    pervl.add_argument("--data", type=Path, required=True, help="the prepared benchmark folder")
+    pervl.add_argument("--captions", type=Path, required=True, help="the captions CSV")
+    pervl.add_argument("--coarse", type=Path, help="coarse names CSV (DeepFashion2)")
+    pervl.add_argument("--shots", type=int, default=5)
+    pervl.add_argument("--seed", type=int, default=5)
+    pervl.add_argument("--json", action="store_true")
+
+    bench = commands.add_parser("bench", help="the speed suite")
+    bench.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="time the ViT-B-32 architecture with random weights (no download)",
+    )
+    bench.add_argument("--photos", type=int, default=200)
+    bench.add_argument("--vectors", type=int, default=100_000)
+    bench.add_argument("--json", action="store_true")
 
 
 def _concepts_parser(commands) -> None:
@@ -236,6 +259,45 @@ def _cmd_status(album, args) -> None:
     _emit(args, doc, human)
 
 
+def _cmd_eval(album, args) -> None:
+    from fluffy_desktop.engine.concepts.inverter import Inverter
+    from fluffy_desktop.engine.evaluate import format_table, run_pervl
+    from fluffy_desktop.terminal import TerminalProgress
+
+    clip = album.clip()
+    inverter = Inverter.load(album.home.inverters_dir, clip.identity)
+    with TerminalProgress() as progress:
+        doc = run_pervl(
+            clip,
+            args.data,
+            args.captions,
+            args.coarse,
+            args.shots,
+            args.seed,
+            inverter,
+            progress=progress,
+        )
+    _emit(args, doc, lambda: print(format_table(doc)))
+
+
+def _cmd_bench(album, args) -> None:
+    from fluffy_desktop.engine.bench import format_bench, random_weights_clip, run_bench
+    from fluffy_desktop.terminal import TerminalProgress
+
+    if args.random_weights:
+        print(
+            "fluffy: WARNING: timing ViT-B-32 with RANDOM weights: speed figures only, "
+            "no search quality",
+            file=sys.stderr,
+        )
+        clip = random_weights_clip(device=album.spec.device)
+    else:
+        clip = album.clip()
+    with TerminalProgress() as progress:
+        doc = run_bench(clip, album.home.root / "bench", args.photos, args.vectors, progress)
+    _emit(args, doc, lambda: print(format_bench(doc)))
+
+
 def _cmd_gui(album, args) -> int:
     from fluffy_desktop.gui.app import run
 
@@ -249,6 +311,8 @@ COMMANDS = {
     "concepts": _cmd_concepts,
     "inverter": _cmd_inverter,
     "status": _cmd_status,
+    "eval": _cmd_eval,
+    "bench": _cmd_bench,
     "gui": _cmd_gui,
 }
 

@@ -70,14 +70,19 @@ class Album:
     """
 
     def __init__(
-        self, home: Path | None = None, spec: ModelSpec | None = None, device: str | None = None
+        self,
+        home: Path | None = None,
+        spec: ModelSpec | None = None,
+        device: str | None = None,
+        clip: ClipModel | None = None,
     ):
+        """`clip` hands in an already built model (the bench's random-weights timing model)."""
         self.home = Home(Path(home) if home else default_home()).ensure()
         spec = spec if spec is not None else self._saved_spec(ModelSpec.from_env())
         self.spec = replace(spec, device=device) if device else spec
         self.catalog = Catalog(self.home.catalog)
         self.concepts = ConceptStore(self.home.concepts_dir)
-        self._clip: ClipModel | None = None
+        self._clip = clip
         self._index: VectorIndex | None = None
         self._kind_cache: tuple[str, np.ndarray] | None = None
         self._model_lock = threading.RLock()

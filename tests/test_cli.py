@@ -1,0 +1,157 @@
+"""The CLI contract of DESIGN.md, driven as a user (or a script) drives it: in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+COLOURS = ["red", "green", "blue", "yellow", "purple", "orange", "white", "black"]
+
+
+def fluffy(env: dict, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [sys.executable, "-m", "fluffy_desktop", *map(str, args)],
+        env=env,
+        capture_output=True,
+        timeout=180,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"exit {result.returncode}: {result.stderr.decode(errors='replace')}")
+    return result
+
+
+def as_json(result: subprocess.CompletedProcess):
+    return json.loads(result.stdout)
+
+
+def user_error(result: subprocess.CompletedProcess) -> str:
+    """Assert exit code 2 with exactly one line on stderr and no traceback; return the line."""
+    stderr = result.stderr.decode(errors="replace")
+    assert result.returncode == 2, stderr
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+@pytest.fixture
+def library(tmp_path) -> Path:
+    """Eight photos in nested folders, one per colour, each with a white disc somewhere."""
+    root = tmp_path / "photos"
+    for i, colour in enumerate(COLOURS):
+        folder = root / ("holiday" if i % 2 else "home") / ("deep" if i % 3 == 0 else "")
+        folder.mkdir(parents=True, exist_ok=True)
+        image = Image.new("RGB", (96, 64), colour)
+        ImageDraw.Draw(image).ellipse((8 * i, 10, 8 * i + 30, 40), fill="white")
+        image.save(folder / f"{colour}.jpg")
+    return root
+
+
+def test_index_and_search_follow_the_contract(tiny_env, library):
+    report = as_json(fluffy(tiny_env, "index", library, "--json"))
+    assert set(report) == {"added", "updated", "removed", "unchanged", "failed", "total", "seconds"}
+    assert (report["added"], report["total"], report["failed"]) == (8, 8, [])
+
+    found = as_json(fluffy(tiny_env, "search", "a red photo", "-k", "3", "--json"))
+    assert found["query"] == "a red photo"
+    assert [set(hit) for hit in found["results"]] == [{"path", "score"}] * 3
+    scores = [hit["score"] for hit in found["results"]]
+    assert scores == sorted(scores, reverse=True)
+    assert all(Path(hit["path"]).is_absolute() for hit in found["results"])
+
+    everything = as_json(fluffy(tiny_env, "search", "anything", "-k", "100", "--json"))
+    assert len(everything["results"]) == 8
+
+    again = as_json(fluffy(tiny_env, "index", "--json"))
+    assert (again["added"], again["unchanged"], again["total"]) == (0, 8, 8)
+
+
+def test_status_reports_the_library(tiny_env, library):
+    fluffy(tiny_env, "index", library)
+    status = as_json(fluffy(tiny_env, "status", "--json"))
+    assert status["folders"] == [str(library.resolve())]
+    assert (status["photos"], status["failed"]) == (8, 0)
+
+
+def test_missing_weights_file_is_a_one_line_user_error(tiny_env, library, tmp_path):
+    env = {**tiny_env, "FLUFFY_WEIGHTS": str(tmp_path / "missing.safetensors")}
+    line = user_error(fluffy(env, "index", library, check=False))
+    assert "missing.safetensors" in line and "--weights" in line
+
+
+def test_no_network_and_no_weights_says_how_to_get_a_model(tiny_env, tmp_path):
+    env = {k: v for k, v in tiny_env.items() if not k.startswith("FLUFFY_")}
+    env.update(FLUFFY_HOME=str(tmp_path / "fresh"), HF_ENDPOINT="http://127.0.0.1:9")
+    line = user_error(fluffy(env, "search", "a cat", check=False))
+    assert "--weights" in line
+    assert not list((tmp_path / "fresh").glob("**/*.safetensors"))
+
+
+def test_indexing_a_missing_folder_is_a_user_error(tiny_env, tmp_path):
+    line = user_error(fluffy(tiny_env, "index", tmp_path / "nowhere", check=False))
+    assert "nowhere" in line
+
+
+def test_non_utf8_names_round_trip_through_json(tiny_env, tmp_path):
+    root = tmp_path / "odd"
+    root.mkdir()
+    raw = os.fsencode(root) + b"/caf\xe9-\xff.jpg"
+    Image.new("RGB", (40, 40), "red").save(raw.decode("utf-8", "surrogateescape"), "JPEG")
+    fluffy(tiny_env, "index", root)
+    hits = as_json(fluffy(tiny_env, "search", "red", "--json"))["results"]
+    assert [os.fsencode(hit["path"]) for hit in hits] == [raw]
+
+
+def test_learn_then_search_with_the_concept(tiny_env, library):
+    fluffy(tiny_env, "index", library)
+    shots = sorted(library.rglob("*.jpg"))[:3]
+    learned = as_json(fluffy(tiny_env, "learn", "Fluffy", "--kind", "cat", *shots, "--json"))
+    assert set(learned) == {"name", "kind", "photos", "steps", "seconds"}
+    assert (learned["name"], learned["kind"], learned["photos"]) == ("Fluffy", "cat", 3)
+
+    listed = as_json(fluffy(tiny_env, "concepts", "list", "--json"))
+    assert [{k: c[k] for k in ("name", "kind", "photos")} for c in listed] == [
+        {"name": "Fluffy", "kind": "cat", "photos": 3}
+    ]
+    assert set(listed[0]) == {"name", "kind", "photos", "created"}
+
+    plain = as_json(fluffy(tiny_env, "search", "a cat on the sofa", "--json"))
+    personal = as_json(fluffy(tiny_env, "search", "Fluffy on the sofa", "--json"))
+    assert personal["results"] != plain["results"]
+
+
+def test_learning_from_an_unreadable_photo_leaves_no_concept(tiny_env, library, tmp_path):
+    bad = tmp_path / "notes.jpg"
+    bad.write_text("this is not a photo")
+    shots = [*sorted(library.rglob("*.jpg"))[:2], bad]
+    line = user_error(fluffy(tiny_env, "learn", "Rex", "--kind", "dog", *shots, check=False))
+    assert "notes.jpg" in line
+    missing = tmp_path / "gone.jpg"
+    user_error(fluffy(tiny_env, "learn", "Rex", "--kind", "dog", missing, check=False))
+    assert as_json(fluffy(tiny_env, "concepts", "list", "--json")) == []
+
+
+def test_export_remove_import_gives_identical_scores(tiny_env, library, tmp_path):
+    fluffy(tiny_env, "index", library)
+    fluffy(tiny_env, "learn", "Fluffy", "--kind", "cat", *sorted(library.rglob("*.jpg"))[:2])
+    before = as_json(fluffy(tiny_env, "search", "Fluffy at home", "--json"))
+    shared = tmp_path / "fluffy.concept"
+    fluffy(tiny_env, "concepts", "export", "Fluffy", shared)
+    fluffy(tiny_env, "concepts", "rm", "Fluffy")
+    user_error(fluffy(tiny_env, "concepts", "show", "Fluffy", check=False))
+    fluffy(tiny_env, "concepts", "import", shared)
+    after = as_json(fluffy(tiny_env, "search", "Fluffy at home", "--json"))
+    assert after == before
+
+
+def test_unknown_concept_and_bad_query_are_user_errors(tiny_env, library):
+    fluffy(tiny_env, "index", library)
+    user_error(fluffy(tiny_env, "concepts", "rm", "Nobody", check=False))
+    user_error(fluffy(tiny_env, "search", "   ", check=False))
+    user_error(fluffy(tiny_env, "search", "cat", "-k", "0", check=False))
