@@ -320,7 +320,8 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     from fluffy_desktop.engine.errors import Cancelled, FluffyError
 
-    sys.stdout.reconfigure(errors="surrogateescape")
+    if hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="surrogateescape")
     args = build_parser().parse_args(argv)
     command = args.command or "gui"
     try:

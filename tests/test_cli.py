@@ -11,19 +11,40 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
+from fluffy_desktop.cli import main
+
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange", "white", "black"]
 
 
-def fluffy(env: dict, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(
+def fluffy_process(env: dict, *args: str | Path) -> subprocess.CompletedProcess:
+    """`fluffy` in its own process: what a script sees (exit code, stdout, stderr)."""
+    return subprocess.run(
         [sys.executable, "-m", "fluffy_desktop", *map(str, args)],
         env=env,
         capture_output=True,
         timeout=180,
     )
-    if check and result.returncode != 0:
-        raise AssertionError(f"exit {result.returncode}: {result.stderr.decode(errors='replace')}")
-    return result
+
+
+@pytest.fixture
+def fluffy(monkeypatch, capfdbinary):
+    """`fluffy` run in this process (fast: no interpreter start), same exit code and output."""
+
+    def run(env: dict, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess:
+        for key in [k for k in os.environ if k.startswith("FLUFFY_")]:
+            monkeypatch.delenv(key)
+        for key, value in env.items():
+            if key.startswith("FLUFFY_"):
+                monkeypatch.setenv(key, value)
+        capfdbinary.readouterr()
+        code = main([str(arg) for arg in args])
+        out, err = capfdbinary.readouterr()
+        result = subprocess.CompletedProcess(args, code, out, err)
+        if check and code != 0:
+            raise AssertionError(f"exit {code}: {err.decode(errors='replace')}")
+        return result
+
+    return run
 
 
 def as_json(result: subprocess.CompletedProcess):
@@ -53,7 +74,7 @@ def library(tmp_path) -> Path:
     return root
 
 
-def test_index_and_search_follow_the_contract(tiny_env, library):
+def test_index_and_search_follow_the_contract(fluffy, tiny_env, library):
     report = as_json(fluffy(tiny_env, "index", library, "--json"))
     assert set(report) == {"added", "updated", "removed", "unchanged", "failed", "total", "seconds"}
     assert (report["added"], report["total"], report["failed"]) == (8, 8, [])
@@ -72,7 +93,7 @@ def test_index_and_search_follow_the_contract(tiny_env, library):
     assert (again["added"], again["unchanged"], again["total"]) == (0, 8, 8)
 
 
-def test_status_reports_the_library(tiny_env, library):
+def test_status_reports_the_library(fluffy, tiny_env, library):
     fluffy(tiny_env, "index", library)
     status = as_json(fluffy(tiny_env, "status", "--json"))
     assert status["folders"] == [str(library.resolve())]
@@ -81,19 +102,19 @@ def test_status_reports_the_library(tiny_env, library):
 
 def test_missing_weights_file_is_a_one_line_user_error(tiny_env, library, tmp_path):
     env = {**tiny_env, "FLUFFY_WEIGHTS": str(tmp_path / "missing.safetensors")}
-    line = user_error(fluffy(env, "index", library, check=False))
+    line = user_error(fluffy_process(env, "index", library))
     assert "missing.safetensors" in line and "--weights" in line
 
 
 def test_no_network_and_no_weights_says_how_to_get_a_model(tiny_env, tmp_path):
     env = {k: v for k, v in tiny_env.items() if not k.startswith("FLUFFY_")}
     env.update(FLUFFY_HOME=str(tmp_path / "fresh"), HF_ENDPOINT="http://127.0.0.1:9")
-    line = user_error(fluffy(env, "search", "a cat", check=False))
+    line = user_error(fluffy_process(env, "search", "a cat"))
     assert "--weights" in line
     assert not list((tmp_path / "fresh").glob("**/*.safetensors"))
 
 
-def test_indexing_a_missing_folder_is_a_user_error(tiny_env, tmp_path):
+def test_indexing_a_missing_folder_is_a_user_error(fluffy, tiny_env, tmp_path):
     line = user_error(fluffy(tiny_env, "index", tmp_path / "nowhere", check=False))
     assert "nowhere" in line
 
@@ -103,12 +124,14 @@ def test_non_utf8_names_round_trip_through_json(tiny_env, tmp_path):
     root.mkdir()
     raw = os.fsencode(root) + b"/caf\xe9-\xff.jpg"
     Image.new("RGB", (40, 40), "red").save(raw.decode("utf-8", "surrogateescape"), "JPEG")
-    fluffy(tiny_env, "index", root)
-    hits = as_json(fluffy(tiny_env, "search", "red", "--json"))["results"]
+    assert fluffy_process(tiny_env, "index", root).returncode == 0
+    found = fluffy_process(tiny_env, "search", "red", "--json")
+    assert found.returncode == 0, found.stderr
+    hits = as_json(found)["results"]
     assert [os.fsencode(hit["path"]) for hit in hits] == [raw]
 
 
-def test_learn_then_search_with_the_concept(tiny_env, library):
+def test_learn_then_search_with_the_concept(fluffy, tiny_env, library):
     fluffy(tiny_env, "index", library)
     shots = sorted(library.rglob("*.jpg"))[:3]
     learned = as_json(fluffy(tiny_env, "learn", "Fluffy", "--kind", "cat", *shots, "--json"))
@@ -126,7 +149,7 @@ def test_learn_then_search_with_the_concept(tiny_env, library):
     assert personal["results"] != plain["results"]
 
 
-def test_learning_from_an_unreadable_photo_leaves_no_concept(tiny_env, library, tmp_path):
+def test_learning_from_an_unreadable_photo_leaves_no_concept(fluffy, tiny_env, library, tmp_path):
     bad = tmp_path / "notes.jpg"
     bad.write_text("this is not a photo")
     shots = [*sorted(library.rglob("*.jpg"))[:2], bad]
@@ -137,7 +160,7 @@ def test_learning_from_an_unreadable_photo_leaves_no_concept(tiny_env, library, 
     assert as_json(fluffy(tiny_env, "concepts", "list", "--json")) == []
 
 
-def test_export_remove_import_gives_identical_scores(tiny_env, library, tmp_path):
+def test_export_remove_import_gives_identical_scores(fluffy, tiny_env, library, tmp_path):
     fluffy(tiny_env, "index", library)
     fluffy(tiny_env, "learn", "Fluffy", "--kind", "cat", *sorted(library.rglob("*.jpg"))[:2])
     before = as_json(fluffy(tiny_env, "search", "Fluffy at home", "--json"))
@@ -150,7 +173,7 @@ def test_export_remove_import_gives_identical_scores(tiny_env, library, tmp_path
     assert after == before
 
 
-def test_unknown_concept_and_bad_query_are_user_errors(tiny_env, library):
+def test_unknown_concept_and_bad_query_are_user_errors(fluffy, tiny_env, library):
     fluffy(tiny_env, "index", library)
     user_error(fluffy(tiny_env, "concepts", "rm", "Nobody", check=False))
     user_error(fluffy(tiny_env, "search", "   ", check=False))

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fluffy_desktop.engine.catalog import Catalog, PhotoRecord
+from fluffy_desktop.engine.catalog import Catalog, PhotoRecord, content_digest
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.concepts.inverter import Inverter, train_inverter
 from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_word
@@ -21,7 +21,7 @@ from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
 from fluffy_desktop.engine.errors import BadQuery, ConceptMismatch, FluffyError, PhotoUnreadable
 from fluffy_desktop.engine.home import Home, atomic_write_bytes, default_home
 from fluffy_desktop.engine.images import DecodeFailure, decode_photo, load_display_image
-from fluffy_desktop.engine.ingest import IndexReport, content_digest, index_library
+from fluffy_desktop.engine.ingest import IndexReport, index_library
 from fluffy_desktop.engine.localise import LOCATE_SIDE, heatmap
 from fluffy_desktop.engine.query import parse_query, query_vector
 from fluffy_desktop.engine.resources import resource

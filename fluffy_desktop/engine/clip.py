@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,15 +95,33 @@ def _build(
     else:
         raise ModelUnavailable("no model weights: pass --weights FILE or --pretrained TAG")
     state = read_state_dict(source)
-    model, _, preprocess = open_clip.create_model_and_transforms(
-        arch, pretrained=None, **_preprocess_overrides(arch, spec.pretrained)
-    )
+    with _quiet_random_init():
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            arch, pretrained=None, **_preprocess_overrides(arch, spec.pretrained)
+        )
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         message = f"weights file {source} does not fit the {arch} architecture"
         raise ModelUnavailable(message) from exc
     return model, preprocess, arch
+
+
+class _RandomInitNotice(logging.Filter):
+    """Hides open_clip's "initialized randomly" notice: real weights are loaded right after."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "initialized randomly" not in record.getMessage()
+
+
+@contextmanager
+def _quiet_random_init() -> Iterator[None]:
+    notice = _RandomInitNotice()
+    logging.getLogger().addFilter(notice)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeFilter(notice)
 
 
 def _preprocess_overrides(arch: str, tag: str | None) -> dict:
