@@ -1,0 +1,231 @@
+"""The vector index: correct answers, growth, deletions, and repair from the catalog."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fluffy_desktop.engine.catalog import Catalog, PhotoUpdate
+from fluffy_desktop.engine.vectors import VectorIndex
+
+DIM = 16
+MODEL = "test-model:1"
+
+
+def unit(n: int, dim: int = DIM, seed: int = 0) -> np.ndarray:
+    v = np.random.default_rng(seed).standard_normal((n, dim)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def fill(catalog: Catalog, vectors: np.ndarray, start: int = 0) -> list[int]:
+    """Store one photo per vector (what ingest does) and return their ids."""
+    updates = [
+        PhotoUpdate(Path(f"/lib/{start + i}.jpg"), 1, 1.0, None, str(i), vector=v)
+        for i, v in enumerate(vectors)
+    ]
+    return catalog.store(updates)[1]
+
+
+@pytest.fixture
+def catalog(tmp_path):
+    with Catalog(tmp_path / "catalog.sqlite") as cat:
+        cat.set_meta("model", MODEL)
+        yield cat
+
+
+def open_index(tmp_path: Path, catalog: Catalog, dim: int = DIM, model: str = MODEL):
+    return VectorIndex.open(tmp_path / "index", dim, model, catalog)
+
+
+def never_rebuild(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("the index was rebuilt")
+
+    monkeypatch.setattr(VectorIndex, "_build", classmethod(fail))
+
+
+@pytest.mark.parametrize("exact_limit", [0, 10_000], ids=["graph", "exact"])
+def test_search_ranks_by_cosine_similarity(tmp_path, catalog, exact_limit):
+    index = open_index(tmp_path, catalog)
+    index.exact_limit = exact_limit
+    assert len(index) == 0 and index.search(unit(1)[0], 5) == []
+    vectors = unit(50)
+    index.add(np.arange(100, 150), vectors)
+    results = index.search(vectors[7], 10)
+    assert results[0][0] == 107 and results[0][1] == pytest.approx(1.0, abs=1e-5)
+    scores = [score for _, score in results]
+    assert scores == sorted(scores, reverse=True)
+    expected = vectors @ vectors[7]
+    assert scores[1] == pytest.approx(np.sort(expected)[-2], abs=1e-5)
+    assert len(index.search(vectors[0], 500)) == 50, "k above the count returns everything"
+
+
+@pytest.mark.parametrize("exact_limit", [0, 10_000], ids=["graph", "exact"])
+def test_remove_and_re_add(tmp_path, catalog, exact_limit):
+    index = open_index(tmp_path, catalog)
+    index.exact_limit = exact_limit
+    vectors = unit(20)
+    index.add(range(20), vectors)
+    index.remove([3, 4, 999])
+    assert len(index) == 18
+    assert {i for i, _ in index.search(vectors[3], 20)} == set(range(20)) - {3, 4}
+    replacement = unit(1, seed=9)[0]
+    index.add([3], [replacement])  # a deleted id comes back, with its new vector
+    assert len(index) == 19 and index.search(replacement, 1)[0][0] == 3
+    index.add([5], [replacement])  # a live id is replaced, not duplicated
+    assert len(index) == 19 and {i for i, _ in index.search(replacement, 2)} == {3, 5}
+
+
+class GraphGivesUp:
+    """hnswlib as it behaves when deletions leave too few reachable items for k."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def knn_query(self, *args, **kwargs):
+        raise RuntimeError("Cannot return the results in a contiguous 2D array")
+
+
+@pytest.mark.parametrize("graph_gives_up", [False, True])
+def test_graph_search_past_many_deletions_is_complete(tmp_path, catalog, graph_gives_up):
+    index = open_index(tmp_path, catalog)
+    index.exact_limit = 0
+    vectors = unit(300)
+    index.add(range(300), vectors)
+    index.remove(range(290))
+    if graph_gives_up:
+        index._index = GraphGivesUp(index._index)
+    results = index.search(vectors[0], 10)
+    assert sorted(i for i, _ in results) == list(range(290, 300))
+    expected = np.sort(vectors[290:] @ vectors[0])[::-1]
+    np.testing.assert_allclose([score for _, score in results], expected, atol=1e-5)
+
+
+def test_grows_past_its_initial_capacity(tmp_path, catalog):
+    vectors = unit(1500, dim=8)
+    index = open_index(tmp_path, catalog, dim=8)
+    for start in range(0, 1500, 500):
+        index.add(range(start, start + 500), vectors[start : start + 500])
+    assert len(index) == 1500 and index.search(vectors[1234], 1)[0][0] == 1234
+
+
+def test_graph_recall_at_10(tmp_path, catalog):
+    vectors = unit(3000, dim=32, seed=1)
+    index = VectorIndex.open(tmp_path / "i32", 32, MODEL, catalog)
+    index.exact_limit = 0
+    index.add(range(3000), vectors)
+    queries = unit(50, dim=32, seed=2)
+    truth = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    hits = sum(
+        len({i for i, _ in index.search(q, 10)} & set(t))
+        for q, t in zip(queries, truth, strict=True)
+    )
+    assert hits / truth.size >= 0.98
+
+
+def test_saved_index_loads_without_rebuilding(tmp_path, catalog, monkeypatch):
+    ids = fill(catalog, unit(30))
+    first = open_index(tmp_path, catalog)  # built from the catalog and saved
+    first.remove([ids[1]])
+    catalog.delete([ids[1]])
+    first.save()
+    never_rebuild(monkeypatch)
+    again = open_index(tmp_path, catalog)
+    assert len(again) == 29 and ids[1] not in again.ids()
+    assert again.search(catalog.vectors_for([ids[5]])[0], 1)[0][0] == ids[5]
+
+
+def test_index_behind_the_catalog_catches_up(tmp_path, catalog, monkeypatch):
+    ids = fill(catalog, unit(10))
+    open_index(tmp_path, catalog)  # saved with 10
+    # as if killed after these catalog commits, before the index was saved:
+    new_ids = fill(catalog, unit(5, seed=3), start=10)
+    moved_vector = unit(1, seed=4)
+    catalog.store([PhotoUpdate(Path("/lib/0.jpg"), 1, 2.0, None, "new", vector=moved_vector[0])])
+    catalog.delete([ids[1]])
+    never_rebuild(monkeypatch)
+    index = open_index(tmp_path, catalog)
+    assert set(index.ids()) == set(catalog.vector_ids()) and len(index) == 14
+    assert index.search(moved_vector[0], 1)[0][0] == ids[0]
+    assert all(index.search(v, 1)[0][0] == i for i, v in zip(new_ids, unit(5, seed=3), strict=True))
+
+
+@pytest.mark.reliability
+@pytest.mark.parametrize("damage", ["truncate", "corrupt", "missing-json", "other-model"])
+def test_damaged_or_foreign_index_is_rebuilt_from_the_catalog(tmp_path, catalog, damage):
+    ids = fill(catalog, unit(40))
+    open_index(tmp_path, catalog)
+    bin_path, json_path = tmp_path / "index" / "index.bin", tmp_path / "index" / "index.json"
+    data = bin_path.read_bytes()
+    if damage == "truncate":
+        bin_path.write_bytes(data[: len(data) // 2])
+    elif damage == "corrupt":
+        bin_path.write_bytes(data[:100] + bytes(len(data) - 200) + data[-100:])
+    elif damage == "missing-json":
+        json_path.unlink()
+    else:
+        meta = json.loads(json_path.read_text())
+        json_path.write_text(json.dumps(meta | {"model": "another:2"}))
+    index = open_index(tmp_path, catalog)
+    assert len(index) == 40
+    vectors = catalog.vectors_for(ids)
+    assert all(index.search(v, 1)[0][0] == i for i, v in zip(ids, vectors, strict=True))
+    assert json.loads(json_path.read_text())["model"] == MODEL
+
+
+def test_mostly_deleted_index_is_rebuilt_compact(tmp_path, catalog):
+    ids = fill(catalog, unit(1200, seed=5))
+    open_index(tmp_path, catalog)
+    catalog.delete(ids[:1100])
+    index = open_index(tmp_path, catalog)
+    assert sorted(index.ids()) == ids[1100:]
+    assert json.loads((tmp_path / "index" / "index.json").read_text())["deleted"] == []
+
+
+def test_index_of_another_dimension_is_rebuilt(tmp_path, catalog):
+    old = open_index(tmp_path, catalog, dim=8)
+    old.add(range(5), unit(5, dim=8))
+    old.save()
+    ids = fill(catalog, unit(12))
+    index = open_index(tmp_path, catalog, dim=DIM)
+    assert index.dim == DIM and sorted(index.ids()) == sorted(ids)
+    assert json.loads((tmp_path / "index" / "index.json").read_text())["dim"] == DIM
+
+
+def test_catalog_of_another_model_gives_an_empty_index(tmp_path, catalog):
+    fill(catalog, unit(12))
+    index = open_index(tmp_path, catalog, model="other:9")
+    assert len(index) == 0 and index.model == "other:9"
+
+
+@pytest.mark.parametrize("exact_limit", [0, 10_000], ids=["graph", "exact"])
+def test_queries_are_safe_while_adding(tmp_path, catalog, exact_limit):
+    index = open_index(tmp_path, catalog)
+    index.exact_limit = exact_limit
+    vectors = unit(1200)
+    index.add(range(100), vectors[:100])
+    errors: list[BaseException] = []
+
+    def query():
+        try:
+            for q in vectors[:100]:
+                assert index.search(q, 5)
+        except BaseException as exc:
+            errors.append(exc)
+
+    readers = [threading.Thread(target=query) for _ in range(3)]
+    for reader in readers:
+        reader.start()
+    for start in range(100, 1200, 100):
+        index.add(range(start, start + 100), vectors[start : start + 100])
+        index.remove([start - 50])
+    for reader in readers:
+        reader.join()
+    assert not errors and len(index) == 1200 - 11
