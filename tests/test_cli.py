@@ -148,6 +148,11 @@ def test_learn_then_search_with_the_concept(fluffy, tiny_env, library):
     personal = as_json(fluffy(tiny_env, "search", "Fluffy on the sofa", "--json"))
     assert personal["results"] != plain["results"]
 
+    without = as_json(fluffy(tiny_env, "search", "a sofa -Fluffy", "--json"))
+    sofa = as_json(fluffy(tiny_env, "search", "a sofa", "--json"))
+    assert len(without["results"]) == len(sofa["results"]) > 0
+    assert without["results"] != sofa["results"]
+
 
 def test_learning_from_an_unreadable_photo_leaves_no_concept(fluffy, tiny_env, library, tmp_path):
     bad = tmp_path / "notes.jpg"

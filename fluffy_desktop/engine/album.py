@@ -28,6 +28,8 @@ from fluffy_desktop.engine.resources import resource
 from fluffy_desktop.engine.tasks import Progress, no_progress
 from fluffy_desktop.engine.vectors import VectorIndex
 
+LIBRARY_SAMPLE = 4096  # photo vectors that measure the modality gap for `inverter train`
+
 
 @dataclass(frozen=True)
 class SearchHit:
@@ -187,7 +189,7 @@ class Album:
         parsed = parse_query(text, self._kinds())
         if parsed.image is not None:
             return self.photo_vector(parsed.image)
-        words = {name: self._concept_for_model(name).word for name in set(parsed.concepts)}
+        words = {name: self._concept_for_model(name).word for name in parsed.names}
         return query_vector(self.clip(), parsed, words)
 
     def nearest(self, vector: np.ndarray, k: int) -> list[SearchHit]:
@@ -198,7 +200,9 @@ class Album:
 
     def photo_vector(self, path: Path) -> np.ndarray:
         """A photo's embedding: the stored one when it is in the library, else computed."""
-        record = self.catalog.photo_by_path(Path(path).resolve())
+        record = self.catalog.photo_by_path(Path(path).absolute()) or self.catalog.photo_by_path(
+            Path(path).resolve()
+        )
         if record is not None and record.status == "ok":
             return self.catalog.vectors_for([record.id])[0]
         return self.clip().encode_images([self._decode(Path(path))])[0]
@@ -228,7 +232,7 @@ class Album:
         return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
     def _kind_vectors(self, clip: ClipModel, kinds: list[str]) -> np.ndarray:
-        if getattr(self, "_kind_cache", (None,))[0] != clip.identity:
+        if self._kind_cache is None or self._kind_cache[0] != clip.identity:
             self._kind_cache = (
                 clip.identity,
                 clip.encode_texts([f"a photo of a {k}" for k in kinds]),
@@ -301,7 +305,13 @@ class Album:
     def _photo_ref(path: Path) -> dict:
         return {"path": str(path), "digest": content_digest(path)}
 
-    def add_negative(self, name: str, photo: Path, progress: Progress | None = None) -> LearnReport:
+    def add_negative(
+        self,
+        name: str,
+        photo: Path,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> LearnReport:
         """Mark a photo as "not this concept" and re-tune the concept with it."""
         concept = self.concepts.get(name)
         photos = [Path(ref["path"]) for ref in concept.photos]
@@ -311,7 +321,9 @@ class Album:
                 f"{missing[0]} is gone: re-learn {concept.name!r} from new photos"
             )
         negatives = [Path(ref["path"]) for ref in concept.negatives] + [Path(photo)]
-        return self.learn(concept.name, concept.kind, photos, negatives, progress=progress)
+        return self.learn(
+            concept.name, concept.kind, photos, negatives, progress=progress, cancel=cancel
+        )
 
     def train_inverter(
         self,
@@ -324,10 +336,21 @@ class Album:
         """Train f_θ for the current model and save it under the home directory."""
         if images is not None and not Path(images).is_dir():
             raise FluffyError(f"{images} is not a folder of class-named subfolders")
-        inverter, stats = train_inverter(self.clip(), images, steps, width, progress, cancel)
+        inverter, stats = train_inverter(
+            self.clip(), images, steps, width, progress, cancel, library=self._library_sample()
+        )
         with self._write_lock:
             inverter.save(self.home.inverters_dir)
         return stats
+
+    def _library_sample(self, size: int = LIBRARY_SAMPLE) -> np.ndarray | None:
+        """Up to `size` of the library's photo vectors (a fixed random pick), or None if empty."""
+        ids = self.catalog.vector_ids()
+        if len(ids) == 0 or self.catalog.get_meta("model") != self.clip().identity:
+            return None
+        if len(ids) > size:
+            ids = np.random.default_rng(0).choice(ids, size, replace=False)
+        return self.catalog.vectors_for(ids.tolist())
 
     # --- status ---------------------------------------------------------------------------
     def status(self) -> dict:

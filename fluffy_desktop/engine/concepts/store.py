@@ -1,0 +1,285 @@
+"""Learned concepts on disk: one `<slug>.safetensors` file each, written atomically.
+
+The file holds the word as a tensor and the concept's JSON under the header metadata key
+"fluffy-concept", so a concept is never half-written: a crash leaves the old file or the new one.
+Export copies that same format. Import reads it with safetensors only (never pickle), checks
+every field, and refuses a concept learned for another model. Every error leaves the disk
+unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
+
+from fluffy_desktop.engine.errors import ConceptMismatch, FluffyError, UnknownConcept
+from fluffy_desktop.engine.home import atomic_write_bytes
+
+FORMAT = "fluffy-concept/1"
+HEADER_KEY = "fluffy-concept"
+MAX_NAME = 64
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_WORD_WIDTH = 16384
+_NAME = re.compile(r"^[\w' -]+$")
+
+
+class BadConcept(FluffyError):
+    """A concept request that cannot be carried out: bad name or kind, no photos."""
+
+
+class ConceptExists(BadConcept):
+    """A concept name that is already taken."""
+
+
+def clean_name(name: str) -> str:
+    """The name with whitespace collapsed, or BadConcept saying what a name may hold."""
+    cleaned = " ".join(str(name).split())
+    if not cleaned or len(cleaned) > MAX_NAME or not _NAME.match(cleaned):
+        raise BadConcept(
+            f"{name!r} cannot name a concept: use 1-{MAX_NAME} letters, digits, spaces, - _ or '"
+        )
+    if not any(ch.isalnum() for ch in cleaned):
+        raise BadConcept(f"{name!r} cannot name a concept: it needs a letter or a digit")
+    return cleaned
+
+
+def slug(name: str) -> str:
+    """A filename-safe, case-insensitive key for a concept name."""
+    key = clean_name(name).casefold()
+    readable = re.sub(r"[^a-z0-9]+", "-", key).strip("-")[:40] or "concept"
+    return f"{readable}-{hashlib.blake2b(key.encode(), digest_size=4).hexdigest()}"
+
+
+@dataclass
+class Concept:
+    """A learned word and what it was learned from."""
+
+    name: str
+    kind: str
+    word: torch.Tensor  # (word_width,) float32
+    model: str  # ClipModel.identity
+    photos: list[dict] = field(default_factory=list)  # [{"path", "digest"}]
+    negatives: list[dict] = field(default_factory=list)
+    created: str = ""  # ISO-8601 UTC
+    settings: dict = field(default_factory=dict)
+
+    def to_info(self) -> dict:
+        """The row of `concepts list --json`."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "photos": len(self.photos),
+            "created": self.created,
+        }
+
+    def metadata(self) -> dict:
+        """Everything but the word, as stored in the JSON file (`concepts show --json`)."""
+        return {
+            "format": FORMAT,
+            "name": self.name,
+            "kind": self.kind,
+            "model": self.model,
+            "word_width": int(self.word.numel()),
+            "photos": self.photos,
+            "negatives": self.negatives,
+            "created": self.created,
+            "settings": self.settings,
+        }
+
+    def check_model(self, identity: str) -> None:
+        """ConceptMismatch unless the concept was learned with this model."""
+        if self.model != identity:
+            raise ConceptMismatch(
+                f"concept {self.name!r} was learned with model {self.model}, not {identity}: "
+                "learn it again with this model"
+            )
+
+
+def _checked_word(word: object) -> torch.Tensor:
+    if not isinstance(word, torch.Tensor) or word.dim() != 1 or word.dtype != torch.float32:
+        raise ValueError("the word is not a 1-d float32 vector")
+    if not 0 < word.numel() <= MAX_WORD_WIDTH or not bool(torch.isfinite(word).all()):
+        raise ValueError("the word has an impossible size or non-finite values")
+    return word
+
+
+def _refs(value: object) -> list[dict]:
+    ok = isinstance(value, list) and all(
+        isinstance(r, dict) and isinstance(r.get("path"), str) and isinstance(r.get("digest"), str)
+        for r in value
+    )
+    if not ok:
+        raise ValueError("photo references are malformed")
+    return [{"path": r["path"], "digest": r["digest"]} for r in value]
+
+
+def concept_from(meta: object, word: object) -> Concept:
+    """A Concept from untrusted metadata and tensor; ValueError when anything is off."""
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise ValueError("not a Fluffy concept")
+    fields = {k: meta.get(k) for k in ("name", "kind", "model", "created")}
+    if not all(isinstance(v, str) for v in fields.values()) or not fields["kind"].strip():
+        raise ValueError("name, kind, model or created is missing")
+    if not isinstance(meta.get("settings", {}), dict):
+        raise ValueError("settings are malformed")
+    try:
+        name = clean_name(fields["name"])
+    except BadConcept as exc:
+        raise ValueError(str(exc)) from exc
+    word = _checked_word(word)
+    if meta.get("word_width") != word.numel():
+        raise ValueError("the word's width does not match the metadata")
+    return Concept(
+        name=name,
+        kind=fields["kind"],
+        word=word,
+        model=fields["model"],
+        photos=_refs(meta.get("photos", [])),
+        negatives=_refs(meta.get("negatives", [])),
+        created=fields["created"],
+        settings=meta.get("settings", {}),
+    )
+
+
+def header_metadata(data: bytes) -> dict:
+    """The __metadata__ of a safetensors byte string, read without loading any tensor."""
+    if len(data) < 8:
+        raise ValueError("too short")
+    (length,) = struct.unpack("<Q", data[:8])
+    if length > len(data) - 8:
+        raise ValueError("truncated header")
+    header = json.loads(data[8 : 8 + length])
+    if not isinstance(header, dict):
+        raise ValueError("bad header")
+    metadata = header.get("__metadata__", {})
+    return metadata if isinstance(metadata, dict) else {}
+
+
+def pack(concept: Concept) -> bytes:
+    """One self-describing file: the word, with the metadata JSON in the safetensors header."""
+    metadata = {HEADER_KEY: json.dumps(concept.metadata())}
+    return save_tensors({"word": concept.word.contiguous()}, metadata=metadata)
+
+
+def unpack(data: bytes) -> Concept:
+    """The concept in a packed file; ValueError (or a safetensors error) when malformed."""
+    meta = json.loads(header_metadata(data).get(HEADER_KEY, "null"))
+    tensors = load_tensors(data)
+    if set(tensors) != {"word"}:
+        raise ValueError("unexpected tensors")
+    return concept_from(meta, tensors["word"])
+
+
+class ConceptStore:
+    """The concepts of one home directory; names are case-insensitive."""
+
+    def __init__(self, directory: Path):
+        self.directory = Path(directory)
+
+    def _file(self, key: str) -> Path:
+        return self.directory / f"{key}.safetensors"
+
+    def _load(self, key: str) -> Concept:
+        path = self._file(key)
+        try:
+            return unpack(path.read_bytes())
+        except Exception as exc:  # an untrusted file: any failure to parse is a refusal
+            raise ConceptMismatch(
+                f"the file of concept {key!r} in {self.directory} is damaged: "
+                "remove it and learn the concept again"
+            ) from exc
+
+    def list(self) -> list[Concept]:
+        """All readable concepts, by name; damaged files are skipped."""
+        concepts = []
+        for path in self.directory.glob("*.safetensors"):
+            try:
+                concepts.append(self._load(path.stem))
+            except ConceptMismatch:
+                continue
+        return sorted(concepts, key=lambda c: c.name.casefold())
+
+    def names(self) -> list[str]:
+        return [concept.name for concept in self.list()]
+
+    def check_name(self, name: str) -> str:
+        """The cleaned name, or BadConcept saying what a name may hold."""
+        return clean_name(name)
+
+    def exists(self, name: str) -> bool:
+        return self._file(slug(name)).is_file()
+
+    def get(self, name: str) -> Concept:
+        """The concept of that name (any case), or UnknownConcept naming the known ones."""
+        try:
+            key = slug(name)
+        except BadConcept:
+            key = None
+        if key is None or not self._file(key).is_file():
+            known = ", ".join(self.names())
+            hint = f"known concepts: {known}" if known else "learn one with `fluffy learn`"
+            raise UnknownConcept(f"no concept named {name!r}; {hint}")
+        return self._load(key)
+
+    def save(self, concept: Concept) -> None:
+        """Write (or replace) the concept in one atomic file write."""
+        concept.name = clean_name(concept.name)
+        _checked_word(concept.word)
+        if not concept.kind.strip():
+            raise BadConcept("say what kind of thing the concept is, for example 'cat'")
+        atomic_write_bytes(self._file(slug(concept.name)), pack(concept))
+
+    def remove(self, name: str) -> None:
+        """Delete the concept's file."""
+        self._file(slug(self.get(name).name)).unlink()
+
+    def rename(self, old: str, new: str) -> Concept:
+        """Give a concept a new name (a change of case alone is allowed)."""
+        concept = self.get(old)
+        new = clean_name(new)
+        moved = slug(new) != slug(concept.name)
+        if moved and self.exists(new):
+            raise ConceptExists(f"a concept named {new!r} already exists: pick another name")
+        old_name, concept.name = concept.name, new
+        self.save(concept)
+        if moved:
+            self.remove(old_name)
+        return concept
+
+    def export(self, name: str, file: Path) -> None:
+        """Write the concept to ONE file (see the module docstring), atomically."""
+        atomic_write_bytes(Path(file), pack(self.get(name)))
+
+    def import_(self, file: Path, model_identity: str, name: str | None = None) -> Concept:
+        """Add a concept from an exported file; refuses other models, damage and taken names."""
+        file = Path(file)
+        try:
+            if file.stat().st_size > MAX_FILE_BYTES:
+                raise ConceptMismatch(f"{file} is too large to be a Fluffy concept file")
+            data = file.read_bytes()
+        except OSError as exc:
+            raise ConceptMismatch(f"cannot read {file}: {exc.strerror}") from exc
+        try:
+            concept = unpack(data)
+        except Exception as exc:  # an untrusted file: any failure to parse is a refusal
+            raise ConceptMismatch(
+                f"{file} is not a Fluffy concept file (make one with `fluffy concepts export`)"
+            ) from exc
+        concept.check_model(model_identity)
+        if name is not None:
+            concept.name = clean_name(name)
+        if self.exists(concept.name):
+            raise ConceptExists(
+                f"a concept named {concept.name!r} already exists: import it under another "
+                "name, or remove the existing one first"
+            )
+        self.save(concept)
+        return concept

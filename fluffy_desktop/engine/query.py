@@ -1,0 +1,147 @@
+"""Search queries: concept names inside free text, "-negative" terms, and photo paths.
+
+"Fluffy asleep on the sofa -blanket" with Fluffy a cat becomes the prompt
+"cat * asleep on the sofa" (the word of Fluffy goes in at "*") and the negative "blanket".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from fluffy_desktop.engine.clip import PLACEHOLDER, ClipModel
+from fluffy_desktop.engine.concepts.prompts import concept_slot
+from fluffy_desktop.engine.errors import BadQuery, UnknownConcept
+from fluffy_desktop.engine.images import is_image_name
+
+# A negative term subtracts this much of the mean negative embedding before renormalising:
+# strong enough to push photos that match it down the list, weak enough that the positive
+# text still decides what the results are about.
+NEGATIVE_WEIGHT = 0.5
+_NEGATIVE = re.compile(r'(?:^|(?<=\s))-(?:"([^"]*)"|(\S+))')
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A query split into its parts.
+
+    prompt: the positive text, each concept occurrence replaced by "<kind> *".
+    concepts: the concept names in the order of the placeholders in prompt (repeats allowed).
+    negatives: the negative terms, in the same form as prompt.
+    negative_concepts: the concept names of the placeholders in negatives, in reading order.
+    image: the photo when the whole query is the path of an existing image file.
+    """
+
+    prompt: str
+    concepts: tuple[str, ...] = ()
+    negatives: tuple[str, ...] = ()
+    image: Path | None = None
+    negative_concepts: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every concept whose word query_vector needs (positive and negative), once each."""
+        return tuple(dict.fromkeys(self.concepts + self.negative_concepts))
+
+
+def _image_path(text: str) -> Path | None:
+    candidate = Path(text.strip().strip("\"'")).expanduser()
+    if not is_image_name(candidate.name):
+        return None
+    if candidate.is_file():
+        return candidate
+    if len(candidate.parts) > 1:
+        raise BadQuery(f"no photo at {candidate}: check the path")
+    return None
+
+
+def _name_pattern(names: list[str]) -> re.Pattern | None:
+    """Whole-word names, longest first, optionally as @Name, [Name] or Name's."""
+    if not names:
+        return None
+    ordered = sorted(names, key=len, reverse=True)
+    words = "|".join(r"\s+".join(map(re.escape, n.split())) for n in ordered)
+    return re.compile(
+        rf"(?<!\w)[@\[]?(?P<name>{words})(?:\]|(?P<poss>['’]s))?(?!\w)", re.IGNORECASE
+    )
+
+
+def _key(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+class _Substituter:
+    """Replaces concept names in text by "<kind> *", remembering which concepts it put in."""
+
+    def __init__(self, kinds: Mapping[str, str]):
+        self.kinds = {_key(n): (n, k) for n, k in kinds.items() if _key(n)}
+        self.pattern = _name_pattern([n for n, _ in self.kinds.values()])
+
+    def __call__(self, text: str) -> tuple[str, list[str]]:
+        text = text.replace(PLACEHOLDER, " ").replace('"', " ")
+        found: list[str] = []
+
+        def replace(match: re.Match) -> str:
+            if _key(match.group("name")) not in self.kinds:  # exotic case folding: leave it
+                return match.group(0)
+            name, kind = self.kinds[_key(match.group("name"))]
+            found.append(name)
+            possessive = " 's" if match.group("poss") else ""
+            return f" {concept_slot(kind)}{possessive} "
+
+        if self.pattern is not None:
+            text = self.pattern.sub(replace, text)
+        return " ".join(text.split()), found
+
+
+def parse_query(text: str, kinds: Mapping[str, str]) -> ParsedQuery:
+    """Parse a query; kinds maps each concept name to its kind. BadQuery when nothing is asked."""
+    image = _image_path(text) if text.strip() else None
+    if image is not None:
+        return ParsedQuery(prompt="", image=image)
+    substitute = _Substituter(kinds)
+    negatives, negative_concepts = [], []
+    for match in _NEGATIVE.finditer(text):
+        negative, found = substitute(match.group(1) or match.group(2) or "")
+        if negative:
+            negatives.append(negative)
+            negative_concepts += found
+    prompt, concepts = substitute(_NEGATIVE.sub(" ", text))
+    if not prompt:
+        hint = "add what to look for, e.g. 'beach -sunset'" if negatives else "type what to find"
+        raise BadQuery(f"the query asks for nothing: {hint}")
+    return ParsedQuery(prompt, tuple(concepts), tuple(negatives), None, tuple(negative_concepts))
+
+
+def _encode(
+    clip: ClipModel, prompts: list[str], names: tuple[str, ...], words: Mapping[str, torch.Tensor]
+) -> torch.Tensor:
+    """Normalised embeddings of prompts, placeholders filled with the named concepts' words."""
+    missing = [n for n in names if n not in words]
+    if missing:
+        raise UnknownConcept(f"no word is known for concept {missing[0]!r}")
+    tokens = clip.tokenize(prompts)
+    if int((tokens == clip.placeholder_id).sum()) != len(names):
+        raise BadQuery("the query is too long: shorten it")
+    filled = torch.stack([torch.as_tensor(words[n]).float() for n in names]) if names else None
+    return F.normalize(clip.encode_tokens(tokens, filled), dim=-1)
+
+
+@torch.no_grad()
+def query_vector(
+    clip: ClipModel, parsed: ParsedQuery, words: Mapping[str, torch.Tensor]
+) -> np.ndarray:
+    """The query's L2-normalised float32 embedding (dim,): positive minus weighted negatives."""
+    if parsed.image is not None:
+        raise ValueError("image queries use the photo's own embedding")
+    vector = _encode(clip, [parsed.prompt], parsed.concepts, words)[0]
+    if parsed.negatives:
+        negatives = _encode(clip, list(parsed.negatives), parsed.negative_concepts, words)
+        vector = F.normalize(vector - NEGATIVE_WEIGHT * negatives.mean(dim=0), dim=-1)
+    return vector.float().cpu().numpy()

@@ -1,0 +1,148 @@
+"""Stage-2 learning on the tiny model: it moves the word toward the photos, reproducibly."""
+
+from __future__ import annotations
+
+import random
+import threading
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from fluffy_desktop.engine.concepts.learn import LearnSettings, kind_word, learn_word
+from fluffy_desktop.engine.concepts.prompts import concept_slot, fill
+from fluffy_desktop.engine.concepts.store import BadConcept
+from fluffy_desktop.engine.errors import Cancelled
+
+# Synthetic "things": a striped disc in two colours, filling most of a cluttered photo.
+THINGS = {
+    "fluffy": ((230, 120, 20), (40, 20, 10)),
+    "rex": ((20, 60, 220), (240, 240, 240)),
+    "mug": ((30, 180, 60), (250, 220, 0)),
+    "ball": ((200, 30, 160), (20, 200, 200)),
+    "shoe": ((120, 80, 40), (255, 255, 255)),
+    "lamp": ((250, 250, 120), (60, 0, 90)),
+}
+
+
+def photo(thing: str, seed: int, size: int = 64) -> Image.Image:
+    """The thing at a random place and size on a random background with clutter."""
+    rng = random.Random(seed)
+    image = Image.new("RGB", (size, size), tuple(rng.randint(0, 255) for _ in range(3)))
+    draw = ImageDraw.Draw(image)
+    for _ in range(6):
+        x, y = rng.randint(0, size), rng.randint(0, size)
+        box = (x, y, x + rng.randint(4, 20), y + rng.randint(4, 20))
+        draw.rectangle(box, fill=tuple(rng.randint(0, 255) for _ in range(3)))
+    body, stripes = THINGS[thing]
+    side = rng.randint(size * 7 // 10, size * 9 // 10)
+    x, y = rng.randint(0, size - side), rng.randint(0, size - side)
+    draw.ellipse((x, y, x + side, y + side), fill=body)
+    for k in range(0, side, 6):
+        draw.line((x + k, y, x + k, y + side), fill=stripes, width=2)
+    return image
+
+
+def photos(thing: str, first_seed: int, count: int = 5) -> list[Image.Image]:
+    return [photo(thing, first_seed + i) for i in range(count)]
+
+
+def prompt_vector(clip, word: torch.Tensor) -> np.ndarray:
+    prompt = fill("a photo of a {}", concept_slot("cat"))
+    return clip.encode_prompts([prompt], word[None])[0].detach().numpy()
+
+
+def test_fill_spaces_the_placeholder_and_picks_the_article():
+    assert fill("a photo of a {}", "apple") == "a photo of an apple"
+    assert fill("a photo of a {}", concept_slot("cat")) == "a photo of a cat *"
+    assert fill("an illustration of a {}", "dog") == "an illustration of a dog"
+    assert fill("{}", "*,") == "* ,"
+
+
+def test_learning_pulls_the_text_embedding_toward_the_shots(tiny_clip):
+    word, stats = learn_word(tiny_clip, "cat", photos("fluffy", 0))
+    assert stats["init"] == "kind word" and stats["steps"] == 30
+    assert stats["loss_last"] < stats["loss_first"] - 0.3
+    assert stats["similarity_last"] > stats["similarity_first"] + 0.3
+    assert word.shape == (tiny_clip.word_width,) and word.dtype == torch.float32
+
+
+def test_learning_is_reproducible_with_a_fixed_seed(tiny_clip):
+    shots = photos("fluffy", 0, 3)
+    settings = LearnSettings(steps=5)
+    first, _ = learn_word(tiny_clip, "cat", shots, settings=settings)
+    again, _ = learn_word(tiny_clip, "cat", shots, settings=settings)
+    other, _ = learn_word(tiny_clip, "cat", shots, settings=LearnSettings(steps=5, seed=1))
+    assert torch.equal(first, again)
+    assert not torch.equal(first, other)
+
+
+def _mean_rank(clip, word: torch.Tensor, wanted: list, others: list) -> float:
+    gallery = clip.encode_images(wanted + others)
+    order = np.argsort(-(gallery @ prompt_vector(clip, word)))
+    return float(np.flatnonzero(order < len(wanted)).mean())
+
+
+def test_held_out_photos_rank_higher_for_the_learned_word_than_for_the_kind(tiny_clip):
+    word, _ = learn_word(tiny_clip, "cat", photos("fluffy", 0))
+    held_out = photos("fluffy", 500)  # same thing, other places, sizes and backgrounds
+    others = [im for thing in THINGS if thing != "fluffy" for im in photos(thing, 600)]
+    learned = _mean_rank(tiny_clip, word, held_out, others)
+    kind = _mean_rank(tiny_clip, kind_word(tiny_clip, "cat"), held_out, others)
+    assert learned < kind - 5, (learned, kind)
+
+
+def test_negative_photos_push_the_word_away_from_them(tiny_clip):
+    shots, negatives = photos("fluffy", 0, 3), photos("rex", 100, 3)
+    plain, _ = learn_word(tiny_clip, "cat", shots)
+    pushed, stats = learn_word(tiny_clip, "cat", shots, negatives)
+    assert stats["negative_views"] == 9
+    mean_negative = tiny_clip.encode_images(negatives).mean(axis=0)
+    assert prompt_vector(tiny_clip, pushed) @ mean_negative < (
+        prompt_vector(tiny_clip, plain) @ mean_negative
+    )
+
+
+def test_an_init_word_is_the_starting_point(tiny_clip):
+    init = torch.randn(tiny_clip.word_width) * 0.02
+    word, stats = learn_word(
+        tiny_clip, "cat", photos("fluffy", 0, 2), init=init, settings=LearnSettings(steps=0)
+    )
+    assert stats["init"] == "inverter" and torch.equal(word, init)
+    with pytest.raises(ValueError, match="shape"):
+        learn_word(tiny_clip, "cat", photos("fluffy", 0, 1), init=torch.zeros(3))
+
+
+def test_progress_is_reported_every_step(tiny_clip):
+    calls = []
+    learn_word(
+        tiny_clip,
+        "cat",
+        photos("fluffy", 0, 2),
+        settings=LearnSettings(steps=4),
+        progress=lambda stage, done, total: calls.append((stage, done, total)),
+    )
+    steps = [c for c in calls if c[0] == "Learning the word"]
+    assert [done for _, done, _ in steps] == [1, 2, 3, 4] and steps[-1][2] == 4
+
+
+def test_cancel_stops_learning(tiny_clip):
+    cancel = threading.Event()
+    done = []
+
+    def progress(stage, step, total):
+        done.append(step)
+        if stage == "Learning the word" and step == 2:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        learn_word(tiny_clip, "cat", photos("fluffy", 0, 2), progress=progress, cancel=cancel)
+    assert max(done) == 2
+
+
+def test_learning_needs_photos_and_a_kind_with_words(tiny_clip):
+    with pytest.raises(BadConcept):
+        learn_word(tiny_clip, "cat", [])
+    with pytest.raises(BadConcept):
+        learn_word(tiny_clip, "   ", photos("fluffy", 0, 1))
