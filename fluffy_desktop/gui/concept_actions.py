@@ -1,0 +1,85 @@
+"""Rename, delete, export and import concepts from the side panel (file work in workers)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox
+
+CONCEPT_FILES = "Fluffy concepts (*.safetensors);;All files (*)"
+
+
+class ConceptActions:
+    """What the concept list's menu and the import button do, on behalf of the main window."""
+
+    def __init__(self, window):
+        self.window = window
+
+    @property
+    def album(self):
+        return self.window.album
+
+    def run(self, action: str, name: str) -> None:
+        {
+            "show": lambda: self.window.search_bar.search_for(name),
+            "rename": lambda: self.rename(name),
+            "export": lambda: self.export(name),
+            "delete": lambda: self.delete(name),
+        }[action]()
+
+    def _do(self, work, message: str, after=None) -> None:
+        def done(result) -> None:
+            self.window.notify(message)
+            self.window.refresh_concepts()
+            if after is not None:
+                after(result)
+
+        self.window.jobs.start(lambda progress, cancel: work(), done, self.window.show_error)
+
+    def rename(self, name: str) -> None:
+        new, ok = QInputDialog.getText(
+            self.window, "Rename concept", f"New name for {name}:", QLineEdit.EchoMode.Normal, name
+        )
+        if ok and new.strip() and new.strip() != name:
+            self._do(
+                lambda: self.album.concepts.rename(name, new),
+                f"Renamed {name} to {new.strip()}.",
+                lambda concept: self._renamed_in_query(name, concept.name),
+            )
+
+    def _renamed_in_query(self, old: str, new: str) -> None:
+        query = self.window.query
+        pattern = re.compile(rf"(?<!\w){re.escape(old)}(?!\w)", re.IGNORECASE)
+        if pattern.search(query):
+            self.window.search_bar.search_for(pattern.sub(new, query))
+
+    def delete(self, name: str) -> None:
+        answer = QMessageBox.question(
+            self.window,
+            "Delete concept",
+            f"Delete {name}? Fluffy forgets the concept; your photos are not touched.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self._do(lambda: self.album.concepts.remove(name), f"Deleted {name}.")
+
+    def export(self, name: str) -> None:
+        suggested = str(Path.home() / f"{name}.safetensors")
+        file, _ = QFileDialog.getSaveFileName(
+            self.window, f"Export {name}", suggested, CONCEPT_FILES
+        )
+        if file:
+            self._do(
+                lambda: self.album.concepts.export(name, Path(file)), f"Exported {name} to {file}."
+            )
+
+    def import_file(self) -> None:
+        file, _ = QFileDialog.getOpenFileName(self.window, "Import a concept", "", CONCEPT_FILES)
+        if file:
+            self.import_path(Path(file))
+
+    def import_path(self, file: Path) -> None:
+        def work():
+            return self.album.concepts.import_(file, self.album.clip().identity)
+
+        self._do(work, f"Imported a concept from {file.name}.")

@@ -1,0 +1,241 @@
+"""The preview: one photo large, arrow keys for the next and previous, and "Where is Fluffy?"
+(the engine's localisation heat map, laid over the photo)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fluffy_desktop.engine.images import DecodeFailure, load_display_image
+from fluffy_desktop.gui.grid import GridItem, short_date
+from fluffy_desktop.gui.icons import icon
+from fluffy_desktop.gui.workers import Jobs
+
+PREVIEW_SIDE = 2048  # pixels of the longer side the preview decodes
+VEIL = 200  # opacity (of 255) of the shade over the regions that do not match at all
+GLOW = (255, 190, 40)  # the tint of the best-matching region
+
+
+def heat_image(heat: np.ndarray) -> QImage:
+    """A rows × cols RGBA spotlight: shade where the heat is low, a warm glow at the peak."""
+    heat = np.clip(np.asarray(heat, dtype=np.float32), 0.0, 1.0)
+    shade = VEIL * (1.0 - heat) ** 1.5
+    glow = 90 * np.clip((heat - 0.7) / 0.3, 0.0, 1.0)
+    alpha = np.maximum(shade, glow)
+    mix = (glow / np.maximum(alpha, 1e-6))[..., None]  # 0: black shade, 1: glow colour
+    rgb = mix * np.array(GLOW, dtype=np.float32)
+    rgba = np.ascontiguousarray(np.dstack([rgb, alpha]).round().astype(np.uint8))
+    rows, cols = heat.shape
+    return QImage(rgba.data, cols, rows, cols * 4, QImage.Format.Format_RGBA8888).copy()
+
+
+class PhotoView(QWidget):
+    """Paints a photo fitted to the widget, with an optional heat map stretched over it."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.image: QImage | None = None
+        self.overlay: QImage | None = None
+        self.note = ""
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(320, 240)
+
+    def show_image(self, image: QImage | None, note: str = "") -> None:
+        self.image, self.overlay, self.note = image, None, note
+        self.update()
+
+    def show_overlay(self, overlay: QImage | None) -> None:
+        self.overlay = overlay
+        self.update()
+
+    def photo_rect(self) -> QRect:
+        if self.image is None or self.image.isNull():
+            return QRect()
+        size = self.image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        rect = QRect(0, 0, size.width(), size.height())
+        rect.moveCenter(self.rect().center())
+        return rect
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), QColor(24, 24, 28))
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        if self.image is None or self.image.isNull():
+            painter.setPen(QColor(200, 200, 200))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, self.note)
+            return
+        target = self.photo_rect()
+        painter.drawImage(target, self.image)
+        if self.overlay is not None:
+            painter.drawImage(QRectF(target), self.overlay)
+
+
+class PreviewDialog(QDialog):
+    """Shows items[row]; Left/Right (or the buttons) move through the grid's photos."""
+
+    row_changed = Signal(int)
+
+    def __init__(
+        self,
+        album,
+        jobs: Jobs,
+        items: list[GridItem],
+        row: int,
+        targets: list[str],
+        parent: QWidget | None = None,
+    ):
+        super().__init__(parent)
+        self.album = album
+        self.jobs = jobs
+        self.items = items
+        self.row = row
+        self._generation = 0
+        self._heat_on = False
+        self.setWindowTitle("Preview")
+        self.resize(1000, 760)
+        self.view = PhotoView(self)
+        self._build(targets)
+        for key, step in ((Qt.Key.Key_Left, -1), (Qt.Key.Key_Right, 1)):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.activated.connect(lambda step=step: self.step(step))
+        self.show_row(row)
+
+    def _build(self, targets: list[str]) -> None:
+        self.previous_button = QToolButton(self)
+        self.previous_button.setIcon(icon("previous"))
+        self.previous_button.setToolTip("Previous photo (Left arrow)")
+        self.previous_button.clicked.connect(lambda: self.step(-1))
+        self.next_button = QToolButton(self)
+        self.next_button.setIcon(icon("next"))
+        self.next_button.setToolTip("Next photo (Right arrow)")
+        self.next_button.clicked.connect(lambda: self.step(1))
+        self.caption = QLabel(self)
+        self.target_box = QComboBox(self)
+        self.target_box.addItems(targets)
+        self.target_box.setVisible(len(targets) > 1)
+        self.target_box.currentTextChanged.connect(self._target_changed)
+        self.locate_button = QPushButton(icon("locate"), "", self)
+        self.locate_button.setCheckable(True)
+        self.locate_button.setEnabled(bool(targets))
+        self.locate_button.setToolTip(
+            "Highlight where it is in the photo" if targets else "Learn a concept or search first"
+        )
+        self.locate_button.toggled.connect(self._toggle_heat)
+        self._label()
+        bar = QHBoxLayout()
+        bar.addWidget(self.previous_button)
+        bar.addWidget(self.next_button)
+        bar.addWidget(self.caption, 1)
+        bar.addWidget(self.target_box)
+        bar.addWidget(self.locate_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 6)
+        layout.addWidget(self.view, 1)
+        wrapper = QHBoxLayout()
+        wrapper.setContentsMargins(10, 0, 10, 0)
+        wrapper.addLayout(bar)
+        layout.addLayout(wrapper)
+
+    def target(self) -> str:
+        return self.target_box.currentText()
+
+    # --- moving ---------------------------------------------------------------------------
+    def step(self, delta: int) -> None:
+        row = self.row + delta
+        if 0 <= row < len(self.items):
+            self.show_row(row)
+
+    def show_row(self, row: int) -> None:
+        self.row = row
+        self._generation += 1
+        generation = self._generation
+        item = self.items[row]
+        score = f"   ·   match {item.score:.3f}" if item.score is not None else ""
+        self.caption.setText(
+            f"{item.path.name}   ·   {short_date(item.when)}{score}   ·   {row + 1} of "
+            f"{len(self.items):,}"
+        )
+        self.setWindowTitle(f"{item.path.name} — Fluffy")
+        self.previous_button.setEnabled(row > 0)
+        self.next_button.setEnabled(row < len(self.items) - 1)
+        self.view.show_image(None, "Loading…")
+        path = item.path
+        self.jobs.start(
+            lambda progress, cancel: _decode(path),
+            lambda image: self._decoded(generation, image),
+            lambda message: self._decoded(generation, message),
+        )
+        self.row_changed.emit(row)
+
+    def _decoded(self, generation: int, image: QImage | str) -> None:
+        if generation != self._generation:
+            return
+        if isinstance(image, str):
+            self.view.show_image(None, image)
+            return
+        self.view.show_image(image)
+        if self._heat_on:
+            self._locate()
+
+    # --- where is it? ---------------------------------------------------------------------
+    def _label(self) -> None:
+        target = self.target()
+        self.locate_button.setText(f"Where is {target}?" if target else "Where is it?")
+
+    def _target_changed(self, _target: str) -> None:
+        self._label()
+        if self._heat_on:
+            self._locate()
+
+    def _toggle_heat(self, on: bool) -> None:
+        self._heat_on = on
+        if on:
+            self._locate()
+        else:
+            self.view.show_overlay(None)
+
+    def _locate(self) -> None:
+        if self.view.image is None:
+            return  # the photo is still loading; _decoded comes back here
+        generation, target, path = self._generation, self.target(), self.items[self.row].path
+        self.locate_button.setText(f"Looking for {target}…")
+        self.jobs.start(
+            lambda progress, cancel: self.album.locate(target, path),
+            lambda heat: self._located(generation, target, heat),
+            lambda message: self._locate_failed(generation, message),
+        )
+
+    def _located(self, generation: int, target: str, heat: np.ndarray) -> None:
+        self._label()
+        if generation == self._generation and self._heat_on and target == self.target():
+            self.view.show_overlay(heat_image(heat))
+
+    def _locate_failed(self, generation: int, message: str) -> None:
+        self.locate_button.setChecked(False)
+        self._label()
+        if generation == self._generation:
+            self.caption.setText(message)
+
+
+def _decode(path: Path) -> QImage | str:
+    """The photo as a QImage (in a worker), or the reason it cannot be shown."""
+    decoded = load_display_image(path, PREVIEW_SIDE)
+    if isinstance(decoded, DecodeFailure):
+        return f"Cannot show {path.name}: {decoded.reason}"
+    data = decoded.convert("RGB").tobytes()
+    width, height = decoded.size
+    return QImage(data, width, height, width * 3, QImage.Format.Format_RGB888).copy()

@@ -1,0 +1,118 @@
+"""Engine work off the UI thread: a QThread per job, engine callbacks turned into signals.
+
+A job runs `work(progress, cancel)`: `progress(stage, done, total)` is the engine's callback
+convention and `cancel` the threading.Event the engine checks. The outcome comes back as exactly
+one of `succeeded(result)`, `failed(message)` or `cancelled()`, in the UI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from fluffy_desktop.engine.errors import Cancelled, FluffyError
+from fluffy_desktop.engine.tasks import Progress
+
+Work = Callable[[Progress, threading.Event], Any]
+log = logging.getLogger(__name__)
+
+# Progress reaches the UI at most this often (engine callbacks may come per photo).
+PROGRESS_INTERVAL_S = 0.05
+# Workers share the GIL with the UI thread, which waits this long at most before a busy worker
+# is asked to let go of it (Python's default is 5 ms).
+GIL_SWITCH_S = 0.001
+
+
+def user_message(exc: BaseException) -> str:
+    """The one line a user sees for an exception: ours verbatim, anything else named briefly."""
+    if isinstance(exc, FluffyError):
+        return str(exc)
+    detail = str(exc).splitlines()[0][:160] if str(exc) else ""
+    return f"Something went wrong ({type(exc).__name__}{': ' + detail if detail else ''})"
+
+
+class Job(QThread):
+    """One piece of engine work in its own thread, with throttled progress and cancel."""
+
+    progressed = Signal(str, int, int)
+    succeeded = Signal(object)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, work: Work, parent: QObject | None = None):
+        super().__init__(parent)
+        self._work = work
+        self.cancel_event = threading.Event()
+        self._last_progress = 0.0
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - self._last_progress >= PROGRESS_INTERVAL_S:
+            self._last_progress = now
+            self.progressed.emit(stage, int(done), int(total))
+
+    def run(self) -> None:
+        try:
+            result = self._work(self._progress, self.cancel_event)
+        except Cancelled:
+            self.cancelled.emit()
+        except Exception as exc:
+            if not isinstance(exc, FluffyError):
+                log.exception("background work failed")
+            self.failed.emit(user_message(exc))
+        else:
+            self.succeeded.emit(result)
+
+
+class Jobs(QObject):
+    """Keeps running jobs alive until they end, and stops them all when the window closes."""
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self._running: set[Job] = set()
+        self._stopped = False
+        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
+
+    def start(
+        self,
+        work: Work,
+        done: Callable[[Any], None] | None = None,
+        error: Callable[[str], None] | None = None,
+    ) -> Job:
+        """Start work; `done(result)` and `error(message)` run in the UI thread. Once the
+        window has closed (`stop_all`), new work is not started."""
+        job = Job(work, self)
+        if done is not None:
+            job.succeeded.connect(done)
+        if error is not None:
+            job.failed.connect(error)
+        if self._stopped:
+            return job
+        self._running.add(job)
+        job.finished.connect(lambda: self._forget(job))
+        job.start()
+        return job
+
+    def _forget(self, job: Job) -> None:
+        self._running.discard(job)
+        job.deleteLater()
+
+    def busy(self) -> bool:
+        return bool(self._running)
+
+    def stop_all(self) -> None:
+        """Ask every job to stop and wait for them (called once, when the app closes)."""
+        self._stopped = True
+        for job in list(self._running):
+            job.cancel()
+        for job in list(self._running):
+            job.wait()

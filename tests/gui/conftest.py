@@ -1,0 +1,65 @@
+"""Fixtures for the desktop app: a photo library, Albums over it, and the main window."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from fluffy_desktop.engine.album import Album
+from fluffy_desktop.gui.app import settings_for
+from fluffy_desktop.gui.main_window import MainWindow
+from tests.photos import make_library
+
+WAIT_MS = 20_000  # generous bound for worker results on a busy two-core machine
+
+
+@pytest.fixture
+def library(tmp_path):
+    """A folder of 24 small dated photos (nested), and their paths."""
+    root = tmp_path / "photos"
+    return root, make_library(root, 24)
+
+
+def close_album(album) -> None:
+    """Close the windows (their workers stop and are waited for), then the album."""
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow):
+            widget.close()
+    album.close()
+
+
+@pytest.fixture
+def album(tmp_path, tiny_spec):
+    album = Album(tmp_path / "home", tiny_spec)
+    yield album
+    close_album(album)
+
+
+@pytest.fixture
+def indexed(album, library):
+    album.index([library[0]])
+    return album
+
+
+def open_window(qtbot, album, scan_at_start: bool = False) -> MainWindow:
+    """A started main window over album, shown offscreen, with its model loaded."""
+    window = MainWindow(album, settings_for(album), scan_at_start=scan_at_start)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.search_bar.set_cutoff(None)
+    window.start()
+    return window
+
+
+def wait_idle(qtbot, window) -> None:
+    """Until no worker runs (model loaded, library and concepts read)."""
+    qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=WAIT_MS)
+
+
+@pytest.fixture
+def window(qtbot, indexed):
+    window = open_window(qtbot, indexed)
+    wait_idle(qtbot, window)
+    assert window.pages.currentWidget() is window.splitter
+    return window

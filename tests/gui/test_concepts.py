@@ -1,0 +1,108 @@
+"""Concepts in the app: drop photos, learn in a worker (or stop it), then use and manage them."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
+
+from tests.gui.conftest import WAIT_MS, wait_idle
+from tests.gui.dropping import drop_files
+
+
+def _dialog(qtbot, window, photos):
+    assert drop_files(window.side.drop_area, photos)
+    dialog = window.concept_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.strip.paths() == photos
+    return dialog
+
+
+def test_dropping_photos_creates_a_concept_through_the_worker(qtbot, window, library):
+    photos = library[1][:4]
+    dialog = _dialog(qtbot, window, photos)
+    qtbot.waitUntil(lambda: dialog.suggestion.text().startswith("Looks like"), timeout=WAIT_MS)
+    assert dialog.kind()  # the zero-shot suggestion fills the kind
+    dialog.name_field.setText("Fluffy")
+    dialog.kind_box.setEditText("cat")
+    dialog.learn_button.click()
+    assert dialog.job is not None and dialog.learn_button.text() == "Stop"
+
+    qtbot.waitUntil(
+        lambda: window.query_concepts == ["Fluffy"] and window.model.rowCount() > 0,
+        timeout=WAIT_MS,
+    )  # a search for the new concept ran
+    assert not dialog.isVisible()
+    qtbot.waitUntil(lambda: window.side.concepts.count() == 1, timeout=WAIT_MS)
+    assert window.side.concepts.item(0).text().startswith("Fluffy\ncat · 4 photos")
+    assert window.album.concepts.get("Fluffy").kind == "cat"
+    assert window.query == "Fluffy"
+    assert window.model.item(0).score is not None
+
+
+def test_learning_can_be_stopped_and_saves_nothing(qtbot, window, library):
+    dialog = _dialog(qtbot, window, library[1][:5])
+    dialog.name_field.setText("Rex")
+    dialog.kind_box.setEditText("dog")
+    dialog.learn_button.click()
+    dialog.learn_button.click()  # "Stop"
+    qtbot.waitUntil(lambda: dialog.job is None, timeout=WAIT_MS)
+    assert dialog.message.text() == "Stopped. Nothing was saved."
+    assert dialog.isVisible() and dialog.learn_button.text() == "Learn"
+    assert window.album.concepts.names() == []
+
+
+def test_a_bad_name_is_a_one_line_message_in_the_dialog(qtbot, window, library):
+    dialog = _dialog(qtbot, window, library[1][:2])
+    dialog.name_field.setText("!!!")
+    dialog.kind_box.setEditText("cat")
+    dialog.learn_button.click()
+    qtbot.waitUntil(lambda: dialog.job is None, timeout=WAIT_MS)
+    assert "cannot name a concept" in dialog.message.text()
+    assert "\n" not in dialog.message.text()
+    assert window.album.concepts.names() == []
+
+
+def test_not_concept_retunes_and_panel_actions_manage_concepts(
+    qtbot, window, library, tmp_path, monkeypatch
+):
+    window.album.learn("Fluffy", "cat", library[1][:3])
+    window.refresh_concepts()
+    window.search_bar.search_for("Fluffy")
+    qtbot.waitUntil(lambda: window.query_concepts == ["Fluffy"], timeout=WAIT_MS)
+    row = next(r for r, item in enumerate(window.model.items()) if item.path not in library[1][:3])
+    stranger = window.model.item(row).path
+    menu = {action.text(): action for action in window.photo_menu(row).actions()}
+    assert {"Open", "Show in folder", "Find similar", "Not Fluffy"} <= set(menu)
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()))
+    menu["Show in folder"].trigger()
+    assert opened == [str(stranger.parent)]
+    menu["Not Fluffy"].trigger()
+    assert window.progress.isVisible()  # "Re-tuning Fluffy…"
+    qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=WAIT_MS)
+    negatives = window.album.concepts.get("Fluffy").negatives
+    assert [ref["path"] for ref in negatives] == [str(stranger.resolve())]
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Whiskers", True))
+    window.concept_actions.run("rename", "Fluffy")
+    wait_idle(qtbot, window)
+    assert window.album.concepts.names() == ["Whiskers"]
+    assert window.query == "Whiskers"
+
+    exported = tmp_path / "whiskers.safetensors"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(exported), ""))
+    window.concept_actions.run("export", "Whiskers")
+    wait_idle(qtbot, window)
+    assert exported.is_file()
+
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.concept_actions.run("delete", "Whiskers")
+    wait_idle(qtbot, window)
+    assert window.album.concepts.names() == []
+    assert window.side.concepts.count() == 0
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (str(exported), ""))
+    window.concept_actions.import_file()
+    wait_idle(qtbot, window)
+    assert window.album.concepts.names() == ["Whiskers"]
+    assert window.side.concepts.count() == 1

@@ -1,0 +1,37 @@
+"""The preview: arrow keys move through the grid; "Where is Fluffy?" lays a heat map over it."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from tests.gui.conftest import WAIT_MS
+
+
+def test_preview_moves_with_arrow_keys_and_locates_the_concept(qtbot, window, library):
+    window.album.learn("Fluffy", "cat", library[1][:3])
+    window.refresh_concepts()
+    window.search_bar.search_for("Fluffy")
+    qtbot.waitUntil(lambda: window.query_concepts == ["Fluffy"], timeout=WAIT_MS)
+
+    window.grid.setCurrentIndex(window.model.index(0))
+    qtbot.keyClick(window.grid, Qt.Key.Key_Return)
+    preview = window.preview
+    assert preview is not None and preview.isVisible()
+    qtbot.waitUntil(lambda: preview.view.image is not None, timeout=WAIT_MS)
+    assert preview.locate_button.text() == "Where is Fluffy?"
+
+    qtbot.keyClick(preview, Qt.Key.Key_Right)
+    assert preview.row == 1 and window.grid.currentIndex().row() == 1
+    qtbot.keyClick(preview, Qt.Key.Key_Left)
+    assert preview.row == 0
+    qtbot.keyClick(preview, Qt.Key.Key_Left)  # already the first photo
+    assert preview.row == 0
+
+    qtbot.waitUntil(lambda: preview.view.image is not None, timeout=WAIT_MS)
+    preview.locate_button.click()
+    qtbot.waitUntil(lambda: preview.view.overlay is not None, timeout=WAIT_MS)
+    assert preview.view.overlay.width() > 1 and preview.view.overlay.height() > 1
+    qtbot.keyClick(preview, Qt.Key.Key_Right)  # the overlay follows to the next photo
+    qtbot.waitUntil(lambda: preview.view.overlay is not None, timeout=WAIT_MS)
+    preview.locate_button.click()
+    assert preview.view.overlay is None

@@ -1,0 +1,89 @@
+"""The main window: the library newest first, searching, the date toggle and the cut-off."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from fluffy_desktop.gui.app import settings_for
+from fluffy_desktop.gui.main_window import MainWindow
+from tests.gui.conftest import WAIT_MS, open_window, wait_idle
+
+
+def test_library_shows_newest_first_and_search_field_has_focus(window, library):
+    items = window.model.items()
+    assert len(items) == len(library[1])
+    assert [i.when for i in items] == sorted((i.when for i in items), reverse=True)
+    assert all(i.score is None for i in items)
+    assert QApplication.focusWidget() is window.search_bar.field
+    assert window.count_label.text() == "24 photos"
+
+
+def test_a_search_updates_the_grid_with_ranked_scores(qtbot, window, library):
+    qtbot.keyClicks(window.search_bar.field, "a green ellipse")
+    qtbot.keyClick(window.search_bar.field, Qt.Key.Key_Return)
+    qtbot.waitUntil(
+        lambda: bool(window.model.items()) and window.model.item(0).score is not None,
+        timeout=WAIT_MS,
+    )
+    scores = [i.score for i in window.model.items()]
+    assert len(scores) == len(library[1])
+    assert scores == sorted(scores, reverse=True)
+    assert window.count_label.text() == "24 of 24 matches"
+
+    window.search_bar.by_date_button.click()
+    dates = [i.when for i in window.model.items()]
+    assert dates == sorted(dates, reverse=True)
+
+    window.search_bar.set_cutoff((scores[0] + scores[-1]) / 2)
+    shown = window.model.items()
+    assert 0 < len(shown) < len(scores)
+    assert all(i.score >= window.search_bar.cutoff() for i in shown)
+
+    assert scores[0] < 0.5  # (the tiny model's text-image similarities are small)
+    window.search_bar.set_cutoff(0.5)
+    assert window.content.currentWidget() is window.empty
+    assert "No strong matches" in window.empty.title.text()
+    window.empty.button.click()  # "Show all matches"
+    assert window.search_bar.cutoff() is None and window.model.rowCount() == len(scores)
+
+    window.search_bar.field.clear()  # back to the whole library, newest first
+    qtbot.waitUntil(
+        lambda: window.model.rowCount() == 24 and window.model.item(0).score is None,
+        timeout=WAIT_MS,
+    )
+
+
+def test_find_similar_puts_the_photo_first(qtbot, window, library):
+    photo = library[1][5]
+    window.find_similar(photo)
+    qtbot.waitUntil(
+        lambda: window.model.rowCount() > 0 and window.model.item(0).score is not None,
+        timeout=WAIT_MS,
+    )
+    assert window.query == str(photo)
+    assert window.model.item(0).path == photo
+    assert window.model.item(0).score > 0.99
+
+
+def test_a_bad_query_is_a_short_message_not_a_traceback(qtbot, window):
+    window.search_bar.search_for("-cats")
+    qtbot.waitUntil(lambda: bool(window.findChildren(QMessageBox)), timeout=WAIT_MS)
+    box = window.findChildren(QMessageBox)[0]
+    assert "\n" not in box.text() and "Traceback" not in box.text()
+    assert window.content.currentWidget() is window.empty
+
+
+def test_the_window_remembers_its_geometry_and_view(qtbot, indexed):
+    first = open_window(qtbot, indexed)
+    size = (first.minimumSizeHint().width() + 20, 520)  # fits the offscreen 800 × 600 screen
+    first.resize(*size)
+    first.search_bar.set_cutoff(0.3)
+    first.search_bar.by_date_button.setChecked(True)
+    wait_idle(qtbot, first)
+    first.close()
+    second = MainWindow(indexed, settings_for(indexed), scan_at_start=False)
+    qtbot.addWidget(second)
+    assert (second.width(), second.height()) == size
+    assert second.search_bar.cutoff() == 0.3
+    assert second.search_bar.by_date()
