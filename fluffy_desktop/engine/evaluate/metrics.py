@@ -1,0 +1,25 @@
+"""Ranks of the correct answers, and MRR / Recall@k from them (in percent)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+KS = (1, 5, 10)
+
+
+def ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """1-based rank of each row's target column when the row is sorted by score, descending.
+
+    Ties count against the method: a target tied with others ranks after all of them.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    target_scores = scores[np.arange(len(scores)), targets]
+    return (scores >= target_scores[:, None]).sum(axis=1)
+
+
+def retrieval_metrics(rank: np.ndarray) -> dict[str, float]:
+    """{"mrr", "r1", "r5", "r10"} in percent, rounded to 4 decimals."""
+    rank = np.asarray(rank, dtype=np.float64)
+    result = {"mrr": 100.0 * float(np.mean(1.0 / rank))}
+    result |= {f"r{k}": 100.0 * float(np.mean(rank <= k)) for k in KS}
+    return {name: round(value, 4) for name, value in result.items()}

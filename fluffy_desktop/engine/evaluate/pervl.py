@@ -1,0 +1,164 @@
+"""The PerVL retrieval protocol: five methods ranked over the whole gallery for every caption.
+
+Methods (PALAVRA.md): `text` (the kind word in the slot), `avgim` (mean shot embedding),
+`avgim_text` (normalised sum of the two), `palavra_init` (the word f_θ predicts, or the kind
+word without an inverter) and `palavra` (that word after stage-2 tuning). Concepts are
+spoken of as "<kind> *", as in queries. Shots: `shots` photos drawn without replacement from
+the concept's pool with a seed made of `seed` and the concept id (the whole pool if smaller).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fluffy_desktop.engine.clip import ClipModel
+from fluffy_desktop.engine.concepts.inverter import Inverter
+from fluffy_desktop.engine.concepts.learn import LearnSettings, kind_word, learn_word
+from fluffy_desktop.engine.concepts.prompts import concept_slot, fill
+from fluffy_desktop.engine.errors import FluffyError, PhotoUnreadable
+from fluffy_desktop.engine.evaluate.dataset import PervlSet, Query, load_pervl
+from fluffy_desktop.engine.evaluate.metrics import ranks, retrieval_metrics
+from fluffy_desktop.engine.images import DecodeFailure, decode_photo
+from fluffy_desktop.engine.tasks import Progress, no_progress
+
+METHODS = ("text", "avgim", "avgim_text", "palavra_init", "palavra")
+ENCODE_BATCH = 32
+
+
+def sample_shots(pool: Sequence[Path], shots: int, seed: int, concept: str) -> list[Path]:
+    """The concept's shots: the same for the same seed, whatever else is evaluated."""
+    pool = sorted(pool)
+    if len(pool) <= shots:
+        return pool
+    return random.Random(f"{seed}/{concept}").sample(pool, shots)
+
+
+def _decode(clip: ClipModel, path: Path):
+    decoded = decode_photo(path, clip.image_size)
+    if isinstance(decoded, DecodeFailure):
+        raise PhotoUnreadable(f"cannot read benchmark image {path}: {decoded.reason}")
+    return decoded.image
+
+
+def _normalise(vectors: np.ndarray) -> np.ndarray:
+    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+
+
+def encode_gallery(clip: ClipModel, gallery: Sequence[Path], progress: Progress) -> np.ndarray:
+    parts = []
+    for start in range(0, len(gallery), ENCODE_BATCH):
+        progress("Encoding the gallery", start, len(gallery))
+        batch = gallery[start : start + ENCODE_BATCH]
+        parts.append(clip.encode_images([_decode(clip, p) for p in batch]))
+    progress("Encoding the gallery", len(gallery), len(gallery))
+    return np.concatenate(parts)
+
+
+@torch.no_grad()
+def _with_word(clip: ClipModel, prompts: list[str], word: torch.Tensor) -> np.ndarray:
+    words = torch.as_tensor(word).float().expand(len(prompts), -1)
+    return clip.encode_prompts(prompts, words).float().cpu().numpy()
+
+
+def concept_vectors(
+    clip: ClipModel,
+    kind: str,
+    queries: Sequence[Query],
+    shots: list,
+    inverter: Inverter | None,
+    settings: LearnSettings,
+) -> dict[str, np.ndarray]:
+    """Each method's query vectors (len(queries) × dim) for one concept's captions."""
+    shot_vectors = clip.encode_images(shots)
+    average = _normalise(shot_vectors.mean(axis=0))
+    text = clip.encode_texts([fill(q.template, kind) for q in queries])
+    prompts = [fill(q.template, concept_slot(kind)) for q in queries]
+    init = inverter.predict(shot_vectors) if inverter else kind_word(clip, kind)
+    word, _ = learn_word(clip, kind, shots, (), init, settings)
+    return {
+        "text": text,
+        "avgim": np.repeat(average[None], len(queries), axis=0),
+        "avgim_text": _normalise(average + text),
+        "palavra_init": _with_word(clip, prompts, init),
+        "palavra": _with_word(clip, prompts, word),
+    }
+
+
+def evaluate_set(
+    clip: ClipModel,
+    pervl: PervlSet,
+    shots: int,
+    seed: int,
+    inverter: Inverter | None,
+    settings: LearnSettings,
+    progress: Progress,
+) -> dict[str, dict[str, float]]:
+    """Each method's metrics over every query of the set."""
+    gallery = encode_gallery(clip, pervl.gallery, progress)
+    position = {path: i for i, path in enumerate(pervl.gallery)}
+    by_concept: dict[str, list[Query]] = {}
+    for query in pervl.queries:
+        by_concept.setdefault(query.concept, []).append(query)
+    vectors: dict[str, list[np.ndarray]] = {method: [] for method in METHODS}
+    order: list[Query] = []
+    for done, (concept, queries) in enumerate(by_concept.items()):
+        progress("Learning the concepts", done, len(by_concept))
+        picked = sample_shots(pervl.pools[concept], shots, seed, concept)
+        images = [_decode(clip, path) for path in picked]
+        found = concept_vectors(clip, queries[0].kind, queries, images, inverter, settings)
+        for method in METHODS:
+            vectors[method].append(found[method])
+        order += queries
+    progress("Learning the concepts", len(by_concept), len(by_concept))
+    targets = np.array([position[q.image] for q in order])
+    return {
+        method: retrieval_metrics(ranks(np.concatenate(vectors[method]) @ gallery.T, targets))
+        for method in METHODS
+    }
+
+
+def run_pervl(
+    clip: ClipModel,
+    data: Path,
+    captions: Path,
+    coarse: Path | None = None,
+    shots: int = 5,
+    seed: int = 5,
+    inverter: Inverter | None = None,
+    learn_settings: LearnSettings | None = None,
+    progress: Progress | None = None,
+) -> dict:
+    """The `eval pervl --json` document: metrics in percent for each method."""
+    if shots < 1:
+        raise FluffyError(f"--shots must be at least 1 (got {shots})")
+    pervl = load_pervl(Path(data), Path(captions), Path(coarse) if coarse else None)
+    settings = learn_settings or LearnSettings()
+    methods = evaluate_set(clip, pervl, shots, seed, inverter, settings, progress or no_progress)
+    return {
+        "dataset": pervl.dataset,
+        "queries": len(pervl.queries),
+        "methods": methods,
+        "init": "inverter" if inverter else "kind word",
+        "skipped": pervl.skipped,
+    }
+
+
+def format_table(doc: dict) -> str:
+    """The eval document as a readable table (metrics in percent)."""
+    lines = [
+        f"PerVL {doc['dataset']}: {doc['queries']} queries, metrics in percent",
+        f"  {'method':<14}{'MRR':>8}{'R@1':>8}{'R@5':>8}{'R@10':>8}",
+    ]
+    for method, values in doc["methods"].items():
+        cells = "".join(f"{values[key]:>8.2f}" for key in ("mrr", "r1", "r5", "r10"))
+        lines.append(f"  {method:<14}{cells}")
+    start = "f_θ's word (inverter)" if doc.get("init") == "inverter" else "the kind word"
+    lines.append(f"  palavra_init starts from {start}")
+    if doc.get("skipped"):
+        lines.append(f"  {doc['skipped']} caption rows had no image in this folder (other split)")
+    return "\n".join(lines)
