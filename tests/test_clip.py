@@ -83,3 +83,27 @@ def test_weights_for_another_architecture_are_refused(tiny_spec, tmp_path):
     spec = ModelSpec(arch=tiny_spec.arch, weights=wrong, device="cpu")
     with pytest.raises(ModelUnavailable, match="does not fit"):
         ClipModel.load(spec, tmp_path)
+
+
+def test_the_app_knows_whether_the_model_needs_a_download(tmp_path, tiny_model_files):
+    """A weights file that exists, or hub weights already in the home's cache, need none."""
+    import open_clip
+
+    from fluffy_desktop.engine.album import Album
+
+    hub = ModelSpec("ViT-B-32", "laion2b_s34b_b79k", None, "cpu")
+    with Album(tmp_path / "home", hub) as album:
+        assert not album.model_on_disk()
+        repo = open_clip.get_pretrained_cfg(hub.arch, hub.pretrained)["hf_hub"].strip("/")
+        cached = album.home.models_dir / f"models--{repo.replace('/', '--')}"
+        (cached / "refs").mkdir(parents=True)
+        (cached / "refs" / "main").write_text("0" * 40)
+        snapshot = cached / "snapshots" / ("0" * 40)
+        snapshot.mkdir(parents=True)
+        (snapshot / "open_clip_model.safetensors").write_bytes(b"weights")
+        assert album.model_on_disk()
+    config, weights = tiny_model_files
+    for path, expected in ((weights, True), (tmp_path / "gone.safetensors", False)):
+        spec = ModelSpec(str(config), None, path, "cpu")
+        with Album(tmp_path / "home", spec) as album:
+            assert album.model_on_disk() is expected

@@ -27,6 +27,7 @@ from fluffy_desktop.engine.query import parse_query, query_vector
 from fluffy_desktop.engine.resources import resource
 from fluffy_desktop.engine.tasks import Progress, no_progress
 from fluffy_desktop.engine.vectors import VectorIndex
+from fluffy_desktop.engine.weights import cached_hub_weights
 
 LIBRARY_SAMPLE = 4096  # photo vectors that measure the modality gap for `inverter train`
 
@@ -122,6 +123,22 @@ class Album:
         atomic_write_bytes(self.settings_file, json.dumps(record).encode())
         with self._model_lock:
             self.spec, self._clip, self._index = spec, clip, None
+
+    def model_on_disk(self) -> bool:
+        """Whether the model can load without a download (checked without loading it)."""
+        if self._clip is not None:
+            return True
+        if self.spec.weights is not None:
+            return Path(self.spec.weights).is_file()
+        if not self.spec.pretrained:
+            return False
+        try:
+            return (
+                cached_hub_weights(self.spec.arch, self.spec.pretrained, self.home.models_dir)
+                is not None
+            )
+        except (FluffyError, RuntimeError):
+            return False
 
     def clip(self, progress: Progress | None = None) -> ClipModel:
         """The loaded model (loading or downloading it on first use)."""

@@ -77,18 +77,28 @@ def _progress_bar(progress: Progress | None) -> type[tqdm]:
     return ReportingBar
 
 
+def cached_hub_weights(arch: str, tag: str, cache_dir: Path) -> Path | None:
+    """The weights file of a hub tag when it is already downloaded, else None (no network)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    repo, files = _hub_files(arch, tag)
+    for name in files:
+        found = try_to_load_from_cache(repo, name, cache_dir=str(cache_dir))
+        if isinstance(found, str):
+            return Path(found)
+    return None
+
+
 def fetch_hub_weights(
     arch: str, tag: str, cache_dir: Path, progress: Progress | None = None
 ) -> Path:
     """The cached weights file of a hub tag, downloading it (with progress) when not cached."""
     from huggingface_hub import hf_hub_download
 
+    cached = cached_hub_weights(arch, tag, cache_dir)
+    if cached is not None:
+        return cached
     repo, files = _hub_files(arch, tag)
-    for name in files:
-        try:
-            return Path(hf_hub_download(repo, name, cache_dir=cache_dir, local_files_only=True))
-        except Exception:
-            continue
     if not _online():
         raise ModelUnavailable(
             f"the {arch} weights ({tag}) are not downloaded yet and {_hub_address()[0]} cannot be "

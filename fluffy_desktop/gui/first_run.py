@@ -17,34 +17,11 @@ from PySide6.QtWidgets import (
 )
 
 from fluffy_desktop.engine.clip import DEFAULT_ARCH
-from fluffy_desktop.engine.errors import FluffyError
 from fluffy_desktop.gui.icons import app_icon, icon
 from fluffy_desktop.gui.progress import progress_text, show_progress
 from fluffy_desktop.gui.workers import Jobs
 
 WEIGHT_FILES = "Model weights (*.safetensors *.bin *.pt *.pth);;All files (*)"
-
-
-def model_on_disk(album) -> bool:
-    """Whether the model can load without a download (checked without loading anything).
-
-    Stands in for an Album method: a weights file that exists, or hub weights in the cache.
-    """
-    spec = album.spec
-    if spec.weights is not None:
-        return Path(spec.weights).is_file()
-    if not spec.pretrained:
-        return False
-    from huggingface_hub import try_to_load_from_cache
-
-    from fluffy_desktop.engine.weights import _hub_files
-
-    try:
-        repo, files = _hub_files(spec.arch, spec.pretrained)
-    except (FluffyError, RuntimeError):
-        return False
-    cache = str(album.home.models_dir)
-    return any(isinstance(try_to_load_from_cache(repo, f, cache_dir=cache), str) for f in files)
 
 
 class FirstRunPage(QWidget):

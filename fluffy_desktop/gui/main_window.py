@@ -23,7 +23,7 @@ from fluffy_desktop.gui.concept_actions import ConceptActions
 from fluffy_desktop.gui.concept_dialog import ConceptDialog
 from fluffy_desktop.gui.dnd import dropped
 from fluffy_desktop.gui.empty_state import EmptyState
-from fluffy_desktop.gui.first_run import FirstRunPage, model_on_disk
+from fluffy_desktop.gui.first_run import FirstRunPage
 from fluffy_desktop.gui.grid import GridItem, PhotoGrid, PhotoModel
 from fluffy_desktop.gui.icons import app_icon, icon
 from fluffy_desktop.gui.indexing import Indexer
@@ -202,7 +202,7 @@ class MainWindow(QMainWindow):
         self.search_bar.field.setFocus()
         self.refresh_library()
         self.refresh_concepts()
-        if model_on_disk(self.album):
+        if self.album.model_on_disk():
             job = self.jobs.start(
                 lambda progress, cancel: self.album.clip(progress),
                 lambda _clip: self._model_ready(),
