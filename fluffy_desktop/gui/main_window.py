@@ -128,7 +128,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
 
         self.count_label = QLabel(self)
-        self.progress = TaskProgress(self)
+        self.progress = TaskProgress(self.jobs, self)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.count_label)
         self.refresh_timer = QTimer(self, interval=REFRESH_WHILE_INDEXING_MS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
 
 from fluffy_desktop.gui.icons import icon
-from fluffy_desktop.gui.workers import Job
+from fluffy_desktop.gui.workers import Job, Jobs
 
 
 def progress_text(stage: str, done: int, total: int) -> str:
@@ -30,8 +30,10 @@ def show_progress(bar: QProgressBar, done: int, total: int) -> None:
 class TaskProgress(QWidget):
     """Shows the latest running job it was given; hides when none is left."""
 
-    def __init__(self, parent=None):
+    def __init__(self, jobs: Jobs, parent=None):
         super().__init__(parent)
+        self.jobs = jobs
+        jobs.ended.connect(self._drop)
         self.label = QLabel(self)
         self.bar = QProgressBar(self)
         self.bar.setFixedWidth(180)
@@ -51,9 +53,10 @@ class TaskProgress(QWidget):
 
     def track(self, job: Job, title: str, cancellable: bool = True) -> None:
         """Follow job until it ends; `title` shows until its first progress report."""
+        if not self.jobs.is_running(job):  # it ended before it was handed over
+            return
         self._jobs.append((job, title, cancellable))
         job.progressed.connect(lambda stage, done, total: self._report(job, stage, done, total))
-        job.finished.connect(lambda: self._drop(job))
         self._show_latest(title)
 
     def current(self) -> Job | None:
@@ -72,6 +75,8 @@ class TaskProgress(QWidget):
             show_progress(self.bar, done, total)
 
     def _drop(self, job: Job) -> None:
+        if not any(entry[0] is job for entry in self._jobs):
+            return
         self._jobs = [entry for entry in self._jobs if entry[0] is not job]
         if self._jobs:
             self._show_latest(self._jobs[-1][1])

@@ -112,6 +112,19 @@ class DropArea(QFrame):
             self.clicked.emit()
 
 
+def mosaic_cells(count: int) -> list[QRect]:
+    """How 1–4 examples share the mosaic: whole, two columns, one tall and two small, 2 × 2."""
+    full, half = MOSAIC, MOSAIC // 2
+    tall_left = QRect(0, 0, half - 1, full)
+    layouts = {
+        1: [QRect(0, 0, full, full)],
+        2: [tall_left, QRect(half, 0, half - 1, full)],
+        3: [tall_left, QRect(half, 0, half - 1, half - 1), QRect(half, half, half - 1, half - 1)],
+    }
+    grid = [QRect((s % 2) * half, (s // 2) * half, half - 1, half - 1) for s in range(4)]
+    return layouts.get(count, grid)
+
+
 class ConceptList(QListWidget):
     """Concepts with a mosaic of their example photos; right-click for rename, delete, export."""
 
@@ -151,21 +164,19 @@ class ConceptList(QListWidget):
         self.setCurrentItem(None)
 
     def _mosaic(self, concept: ConceptSummary) -> QIcon:
-        """Up to four example thumbnails in a rounded 2 × 2 square (grey while loading)."""
+        """Up to four example thumbnails filling one square (grey while loading)."""
         canvas = QPixmap(MOSAIC * 2, MOSAIC * 2)
         canvas.setDevicePixelRatio(2)
         canvas.fill(Qt.GlobalColor.transparent)
         painter = QPainter(canvas)
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        half = MOSAIC // 2
-        examples = concept.photos[:4] or ()
-        for slot in range(4):
-            cell = QRect((slot % 2) * half, (slot // 2) * half, half - 1, half - 1)
+        examples = concept.photos[:4]
+        for slot, cell in enumerate(mosaic_cells(max(1, len(examples)))):
             image = self.thumbnails.get(examples[slot]) if slot < len(examples) else None
             if image is None or image.isNull():
                 painter.fillRect(cell, QColor(128, 128, 128, 60))
             else:
-                painter.drawImage(cell, _square(image))
+                painter.drawImage(cell, _cropped_to(image, cell))
         painter.end()
         return QIcon(canvas)
 
@@ -195,9 +206,11 @@ class ConceptList(QListWidget):
             self.action_requested.emit(chosen.data(), name)
 
 
-def _square(image: QImage) -> QImage:
-    side = min(image.width(), image.height())
-    return image.copy((image.width() - side) // 2, (image.height() - side) // 2, side, side)
+def _cropped_to(image: QImage, cell: QRect) -> QImage:
+    """The centre of image with the cell's aspect ratio (so drawing it does not stretch it)."""
+    scale = min(image.width() / cell.width(), image.height() / cell.height())
+    width, height = round(cell.width() * scale), round(cell.height() * scale)
+    return image.copy((image.width() - width) // 2, (image.height() - height) // 2, width, height)
 
 
 class SidePanel(QWidget):

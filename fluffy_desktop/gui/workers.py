@@ -74,7 +74,13 @@ class Job(QThread):
 
 
 class Jobs(QObject):
-    """Keeps running jobs alive until they end, and stops them all when the window closes."""
+    """Keeps running jobs alive until they end, and stops them all when the window closes.
+
+    `ended(job)` comes in the UI thread once a job's thread is over; with `is_running` it lets
+    a watcher that connects after `start` (when the job may already be done) miss nothing.
+    """
+
+    ended = Signal(object)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -104,10 +110,15 @@ class Jobs(QObject):
 
     def _forget(self, job: Job) -> None:
         self._running.discard(job)
+        self.ended.emit(job)
         job.deleteLater()
 
     def busy(self) -> bool:
         return bool(self._running)
+
+    def is_running(self, job: Job) -> bool:
+        """Whether job was started and has not ended yet (as the UI thread knows it)."""
+        return job in self._running
 
     def stop_all(self) -> None:
         """Ask every job to stop and wait for them (called once, when the app closes)."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+from PySide6.QtCore import QRect
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
+from fluffy_desktop.gui.side_panel import MOSAIC, mosaic_cells
 from tests.gui.conftest import WAIT_MS, wait_idle
 from tests.gui.dropping import drop_files
 
@@ -106,3 +109,14 @@ def test_not_concept_retunes_and_panel_actions_manage_concepts(
     wait_idle(qtbot, window)
     assert window.album.concepts.names() == ["Whiskers"]
     assert window.side.concepts.count() == 1
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4])
+def test_a_concepts_examples_fill_its_mosaic_without_overlap(count):
+    cells = mosaic_cells(count)
+    assert len(cells) == count
+    square = QRect(0, 0, MOSAIC, MOSAIC)
+    assert all(square.contains(cell) for cell in cells)
+    assert not any(a.intersects(b) for i, a in enumerate(cells) for b in cells[i + 1 :])
+    covered = sum(cell.width() * cell.height() for cell in cells)
+    assert covered > 0.9 * MOSAIC * MOSAIC  # no empty grey corners when there are few photos
