@@ -134,6 +134,9 @@ def _cmd_index(album, args) -> None:
     doc = report.to_json()
 
     def human() -> None:
+        if not args.paths and not album.folders():
+            print("no library folders yet: add one with `fluffy index FOLDER`")
+            return
         print(
             f"{doc['total']} photos: {doc['added']} added, {doc['updated']} updated, "
             f"{doc['removed']} removed, {doc['unchanged']} unchanged, "

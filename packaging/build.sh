@@ -9,7 +9,7 @@ if [[ -z "${PYTHON:-}" ]]; then
     PYTHON=build/venv-packaging/bin/python
     # A CPU-only torch keeps the bundle near 1 GB (a CUDA build adds several GB of libraries).
     "$PYTHON" -m pip install -q ${TORCH_INDEX:+--index-url "$TORCH_INDEX"} torch torchvision
-    "$PYTHON" -m pip install -q -e '.[heic]'
+    "$PYTHON" -m pip install -q -e .
 fi
 "$PYTHON" -m pip install -q 'pyinstaller>=6.10'
 "$PYTHON" -m PyInstaller --noconfirm --clean --distpath dist --workpath build/pyinstaller \

@@ -114,6 +114,11 @@ def test_no_network_and_no_weights_says_how_to_get_a_model(tiny_env, tmp_path):
     assert not list((tmp_path / "fresh").glob("**/*.safetensors"))
 
 
+def test_a_rescan_without_folders_says_how_to_add_one(fluffy, tiny_env):
+    assert b"fluffy index FOLDER" in fluffy(tiny_env, "index").stdout
+    assert as_json(fluffy(tiny_env, "index", "--json"))["total"] == 0
+
+
 def test_indexing_a_missing_folder_is_a_user_error(fluffy, tiny_env, tmp_path):
     line = user_error(fluffy(tiny_env, "index", tmp_path / "nowhere", check=False))
     assert "nowhere" in line

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
 # Larger images are refused as possible decompression bombs (a 100 MP camera still fits).
@@ -29,13 +30,10 @@ _DATE_TIME = 306
 
 
 def _suffixes() -> frozenset[str]:
+    """What the walk picks up: Pillow's everyday formats, AVIF when built in, HEIC (iPhones)."""
     names = {".jpg", ".jpeg", ".jpe", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp"}
     if features.check("avif"):
         names.add(".avif")
-    try:
-        import pillow_heif
-    except ImportError:
-        return frozenset(names)
     pillow_heif.register_heif_opener()
     return frozenset(names | {".heic", ".heif"})
 
