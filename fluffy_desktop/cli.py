@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fluffy_desktop import __version__
 
-EXIT_OK, EXIT_BUG, EXIT_USER = 0, 1, 2
+EXIT_OK, EXIT_USER = 0, 2  # a bug ends in Python's own exit code 1, with its traceback
 
 
 def _global_options(parser: argparse.ArgumentParser) -> None:
@@ -254,6 +254,8 @@ def _cmd_status(album, args) -> None:
         print(f"home      {doc['home']}")
         print(f"folders   {', '.join(doc['folders']) or '(none: fluffy index FOLDER)'}")
         print(f"photos    {doc['photos']} indexed, {doc['failed']} unreadable")
+        for failure in doc["unreadable"]:
+            print(f"          skipped {failure['path']}: {failure['error']}")
         print(f"concepts  {', '.join(doc['concepts']) or '(none)'}")
         model = doc["model"]
         source = model["weights"] or f"hub tag {model['pretrained']}"

@@ -97,7 +97,13 @@ def test_status_reports_the_library(fluffy, tiny_env, library):
     fluffy(tiny_env, "index", library)
     status = as_json(fluffy(tiny_env, "status", "--json"))
     assert status["folders"] == [str(library.resolve())]
-    assert (status["photos"], status["failed"]) == (8, 0)
+    assert (status["photos"], status["failed"], status["unreadable"]) == (8, 0, [])
+    (library / "broken.jpg").write_text("not a photo")
+    fluffy(tiny_env, "index")
+    status = as_json(fluffy(tiny_env, "status", "--json"))
+    assert status["failed"] == 1
+    assert [u["path"] for u in status["unreadable"]] == [str((library / "broken.jpg").resolve())]
+    assert b"broken.jpg" in fluffy(tiny_env, "status").stdout
 
 
 def test_missing_weights_file_is_a_one_line_user_error(tiny_env, library, tmp_path):

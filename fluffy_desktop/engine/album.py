@@ -29,6 +29,7 @@ from fluffy_desktop.engine.tasks import Progress, no_progress
 from fluffy_desktop.engine.vectors import VectorIndex
 from fluffy_desktop.engine.weights import cached_hub_weights
 
+UNREADABLE_LISTED = 50  # unreadable photos named by `status` (all of them are counted)
 LIBRARY_SAMPLE = 4096  # photo vectors that measure the modality gap for `inverter train`
 
 
@@ -377,6 +378,10 @@ class Album:
             "folders": [str(p) for p in self.folders()],
             "photos": self.catalog.count("ok"),
             "failed": self.catalog.count("failed"),
+            "unreadable": [
+                {"path": str(record.path), "error": record.error}
+                for record in self.catalog.failures()[:UNREADABLE_LISTED]
+            ],
             "concepts": self.concepts.names(),
             "model": {
                 "arch": self.spec.arch,
