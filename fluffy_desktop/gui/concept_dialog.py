@@ -151,6 +151,14 @@ class ConceptDialog(QDialog):
             self,
         )
         intro.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(self._photo_section(thumbnails), 1)
+        layout.addLayout(self._naming_form())
+        layout.addLayout(self._action_row())
+
+    def _photo_section(self, thumbnails: Thumbnails) -> QVBoxLayout:
+        """The dropped photos, their count, Add photos… and Remove."""
         self.strip = PhotoStrip(thumbnails, self)
         self.strip.photos_dropped.connect(self.add_photos)
         self.strip.itemSelectionChanged.connect(
@@ -166,7 +174,13 @@ class ConceptDialog(QDialog):
         photo_buttons.addWidget(self.count_label, 1)
         photo_buttons.addWidget(add)
         photo_buttons.addWidget(self.remove_button)
+        section = QVBoxLayout()
+        section.addWidget(self.strip, 1)
+        section.addLayout(photo_buttons)
+        return section
 
+    def _naming_form(self) -> QFormLayout:
+        """Name, kind (editable, with the zero-shot suggestion under it)."""
         self.name_field = QLineEdit(self)
         self.name_field.setPlaceholderText("e.g. Fluffy")
         self.name_field.textChanged.connect(self._check_ready)
@@ -181,7 +195,10 @@ class ConceptDialog(QDialog):
         form.addRow("Name", self.name_field)
         form.addRow("Kind of thing", self.kind_box)
         form.addRow("", self.suggestion)
+        return form
 
+    def _action_row(self) -> QVBoxLayout:
+        """Messages, the learning progress bar, Close and Learn / Stop."""
         self.message = QLabel(self)
         self.message.setWordWrap(True)
         self.bar = QProgressBar(self)
@@ -197,14 +214,10 @@ class ConceptDialog(QDialog):
         buttons.addStretch(0)
         buttons.addWidget(self.close_button)
         buttons.addWidget(self.learn_button)
-
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addWidget(self.strip, 1)
-        layout.addLayout(photo_buttons)
-        layout.addLayout(form)
-        layout.addWidget(self.message)
-        layout.addLayout(buttons)
+        row = QVBoxLayout()
+        row.addWidget(self.message)
+        row.addLayout(buttons)
+        return row
 
     # --- photos ---------------------------------------------------------------------------
     def add_photos(self, photos: list[Path]) -> None:

@@ -24,6 +24,20 @@ from fluffy_desktop.gui.workers import Jobs
 WEIGHT_FILES = "Model weights (*.safetensors *.bin *.pt *.pth);;All files (*)"
 
 
+def welcome_text(spec) -> str:
+    """What the model is and that it runs here; the download size for the default model."""
+    size = ", about 600 MB" if spec.arch == DEFAULT_ARCH else ""
+    source = (
+        f"the {spec.arch} model ({spec.pretrained}{size}, downloaded once)"
+        if spec.pretrained and spec.weights is None
+        else f"the {spec.arch} model"
+    )
+    return (
+        "Fluffy reads your photos with a picture-and-language model that runs on this "
+        f"computer: {source}. After that, nothing leaves your computer."
+    )
+
+
 class FirstRunPage(QWidget):
     """Offers the download (with progress) or a local weights file; `ready()` once loaded."""
 
@@ -37,26 +51,8 @@ class FirstRunPage(QWidget):
         self._build()
 
     def _build(self) -> None:
-        logo = QLabel(self)
-        logo.setPixmap(app_icon().pixmap(96, 96))
-        logo.setFixedSize(96, 96)
-        title = QLabel("Welcome to Fluffy", self)
-        font = title.font()
-        font.setPointSizeF(font.pointSizeF() * 1.8)
-        font.setBold(True)
-        title.setFont(font)
         spec = self.album.spec
-        size = ", about 600 MB" if spec.arch == DEFAULT_ARCH else ""
-        source = (
-            f"the {spec.arch} model ({spec.pretrained}{size}, downloaded once)"
-            if spec.pretrained and spec.weights is None
-            else f"the {spec.arch} model"
-        )
-        self.explain = QLabel(
-            "Fluffy reads your photos with a picture-and-language model that runs on this "
-            f"computer: {source}. After that, nothing leaves your computer.",
-            self,
-        )
+        self.explain = QLabel(welcome_text(spec), self)
         self.explain.setWordWrap(True)
         self.download_button = QPushButton(icon("download"), "Download the model", self)
         self.download_button.setEnabled(bool(spec.pretrained))
@@ -78,7 +74,22 @@ class FirstRunPage(QWidget):
         self.bar = QProgressBar(self)
         self.bar.setTextVisible(False)
         self.bar.hide()
+        self._lay_out(hint)
 
+    def _heading(self) -> tuple[QLabel, QLabel]:
+        logo = QLabel(self)
+        logo.setPixmap(app_icon().pixmap(96, 96))
+        logo.setFixedSize(96, 96)
+        title = QLabel("Welcome to Fluffy", self)
+        font = title.font()
+        font.setPointSizeF(font.pointSizeF() * 1.8)
+        font.setBold(True)
+        title.setFont(font)
+        return logo, title
+
+    def _lay_out(self, hint: QLabel) -> None:
+        """Everything on one rounded card in the middle of the page."""
+        logo, title = self._heading()
         card = QFrame(self)
         card.setObjectName("card")
         card.setStyleSheet(

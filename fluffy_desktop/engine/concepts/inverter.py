@@ -248,6 +248,42 @@ def _window_means(history: list[list[float]]) -> dict:
     }
 
 
+def _optimise(
+    clip: ClipModel,
+    net: DeepSet,
+    sources: list[wordsets.SetSource],
+    rows: list[torch.Tensor],
+    steps: int,
+    seed: int,
+    batch_size: int,
+    lr: float,
+    image_weight: float,
+    progress: Progress,
+    cancel: threading.Event | None,
+) -> list[list[float]]:
+    """The training loop; the [total, cycle, word, image] losses of every step."""
+    generator = torch.Generator().manual_seed(seed)
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    warmup = max(1, steps // 20)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _cosine_schedule(steps, warmup))
+    history = []
+    for step in range(steps):
+        check_cancel(cancel)
+        pick = int(torch.randint(len(CYCLE_TEMPLATES), (1,), generator=generator))
+        k = step % len(sources)
+        cycle, word, image = _losses(
+            clip, net, sources[k], rows[k], CYCLE_TEMPLATES[pick], generator, batch_size
+        )
+        loss = cycle + word + image_weight * image
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        history.append([loss.item(), cycle.item(), word.item(), image.item()])
+        progress("Training the inverter", step + 1, steps)
+    return history
+
+
 def train_inverter(
     clip: ClipModel,
     images_dir: Path | None,
@@ -273,29 +309,13 @@ def train_inverter(
     started = time.perf_counter()
     sources, data = _training_sets(clip, images_dir, library, progress, cancel)
     rows = [_first_rows(clip, source.names) for source in sources]
-    generator = torch.Generator().manual_seed(seed)
-    history = []
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         net = DeepSet(clip.dim, width, clip.word_width).to(clip.device).train()
         before = _probe(clip, net, sources, rows, seed + 1, batch_size)
-        optimizer = torch.optim.Adam(net.parameters(), lr=lr)
-        warmup = max(1, steps // 20)
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _cosine_schedule(steps, warmup))
-        for step in range(steps):
-            check_cancel(cancel)
-            pick = int(torch.randint(len(CYCLE_TEMPLATES), (1,), generator=generator))
-            k = step % len(sources)
-            cycle, word, image = _losses(
-                clip, net, sources[k], rows[k], CYCLE_TEMPLATES[pick], generator, batch_size
-            )
-            loss = cycle + word + image_weight * image
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            history.append([loss.item(), cycle.item(), word.item(), image.item()])
-            progress("Training the inverter", step + 1, steps)
+        history = _optimise(
+            clip, net, sources, rows, steps, seed, batch_size, lr, image_weight, progress, cancel
+        )
         after = _probe(clip, net, sources, rows, seed + 1, batch_size)
     stats = {
         "steps": steps,
