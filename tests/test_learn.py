@@ -93,6 +93,20 @@ def test_held_out_photos_rank_higher_for_the_learned_word_than_for_the_kind(tiny
     assert learned < kind - 5, (learned, kind)
 
 
+def test_contrasting_the_library_average_ranks_held_out_photos_higher(tiny_clip):
+    """With the kind alone some things learn a word that prefers every photo alike (seen:
+    'mug', worse than the kind word); the library's average photo as contrast fixes that."""
+    everything = [im for thing in THINGS for im in photos(thing, 900, 8)]
+    library = tiny_clip.encode_images(everything).mean(axis=0)
+    for thing in ("fluffy", "rex", "mug"):
+        word, stats = learn_word(tiny_clip, "cat", photos(thing, 0), library=library)
+        assert stats["library_contrast"] and stats["negative_views"] == 0
+        others = [im for other in THINGS if other != thing for im in photos(other, 600)]
+        learned = _mean_rank(tiny_clip, word, photos(thing, 500), others)
+        kind = _mean_rank(tiny_clip, kind_word(tiny_clip, "cat"), photos(thing, 500), others)
+        assert learned < kind and learned < 8, (thing, learned, kind)  # 30 photos: top third
+
+
 def test_negative_photos_push_the_word_away_from_them(tiny_clip):
     shots, negatives = photos("fluffy", 0, 3), photos("rex", 100, 3)
     plain, _ = learn_word(tiny_clip, "cat", shots)

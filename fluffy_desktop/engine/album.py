@@ -12,15 +12,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+import torch
+from PIL import Image
 
 from fluffy_desktop.engine.catalog import Catalog, PhotoRecord, content_digest
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.concepts.inverter import Inverter, train_inverter
 from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_word
 from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
-from fluffy_desktop.engine.errors import BadQuery, ConceptMismatch, FluffyError, PhotoUnreadable
+from fluffy_desktop.engine.errors import BadQuery, FluffyError, PhotoUnreadable
 from fluffy_desktop.engine.home import Home, atomic_write_bytes, default_home
-from fluffy_desktop.engine.images import DecodeFailure, decode_photo, load_display_image
+from fluffy_desktop.engine.images import DecodeFailure, load_display_image, read_photo
 from fluffy_desktop.engine.ingest import IndexReport, index_library
 from fluffy_desktop.engine.localise import LOCATE_SIDE, heatmap
 from fluffy_desktop.engine.query import parse_query, query_vector
@@ -204,11 +206,14 @@ class Album:
 
     def query_vector(self, text: str) -> np.ndarray:
         """The normalised embedding a query stands for (concepts injected, negatives applied)."""
-        parsed = parse_query(text, self._kinds())
+        concepts = {concept.name: concept for concept in self.concepts.list()}
+        parsed = parse_query(text, {name: concept.kind for name, concept in concepts.items()})
         if parsed.image is not None:
             return self.photo_vector(parsed.image)
-        words = {name: self._concept_for_model(name).word for name in parsed.names}
-        return query_vector(self.clip(), parsed, words)
+        clip = self.clip()
+        for name in parsed.names:
+            concepts[name].check_model(clip.identity)
+        return query_vector(clip, parsed, {name: concepts[name].word for name in parsed.names})
 
     def nearest(self, vector: np.ndarray, k: int) -> list[SearchHit]:
         """The k photos closest to a vector, best first."""
@@ -258,22 +263,8 @@ class Album:
         return self._kind_cache[1]
 
     # --- concepts -------------------------------------------------------------------------
-    def _kinds(self) -> dict[str, str]:
-        return {concept.name: concept.kind for concept in self.concepts.list()}
-
-    def _concept_for_model(self, name: str) -> Concept:
-        concept = self.concepts.get(name)
-        if concept.model != self.clip().identity:
-            raise ConceptMismatch(
-                f"concept {concept.name!r} was learned with another model; learn it again"
-            )
-        return concept
-
-    def _decode(self, path: Path):
-        decoded = decode_photo(path, self.clip().image_size)
-        if isinstance(decoded, DecodeFailure):
-            raise PhotoUnreadable(f"cannot read {path}: {decoded.reason}")
-        return decoded.image
+    def _decode(self, path: Path) -> Image.Image:
+        return read_photo(path, self.clip().image_size)
 
     def learn(
         self,
@@ -287,22 +278,23 @@ class Album:
     ) -> LearnReport:
         """Learn (or re-learn) a concept from photos; nothing is written unless it succeeds."""
         started = time.perf_counter()
-        if not photos:
-            raise PhotoUnreadable("give at least one photo of the concept")
-        kind = kind.strip()
-        if not kind:
-            raise FluffyError("say what kind of thing it is with --kind (for example: cat)")
+        kind = self._checked_request(name, kind, photos)
         photos = [Path(p).resolve() for p in photos]
         negatives = [Path(p).resolve() for p in negatives]
-        self.concepts.check_name(name)
         shots = [self._decode(p) for p in photos]
         negative_images = [self._decode(p) for p in negatives]
         clip = self.clip()
-        inverter = Inverter.load(self.home.inverters_dir, clip.identity)
-        init = inverter.predict(clip.encode_images(shots)) if inverter else None
         settings = settings or LearnSettings()
         word, stats = learn_word(
-            clip, kind, shots, negative_images, init, settings, progress or no_progress, cancel
+            clip,
+            kind,
+            shots,
+            negative_images,
+            self._inverter_guess(clip, shots),
+            settings,
+            progress or no_progress,
+            cancel,
+            library=self._library_average(),
         )
         concept = Concept(
             name=name.strip(),
@@ -318,6 +310,25 @@ class Album:
             self.concepts.save(concept)
         seconds = time.perf_counter() - started
         return LearnReport(concept.name, kind, len(photos), settings.steps, seconds, stats["init"])
+
+    def _checked_request(self, name: str, kind: str, photos: Sequence[Path]) -> str:
+        """The kind, stripped, once name, kind and photos are all usable (else a user error)."""
+        if not photos:
+            raise PhotoUnreadable("give at least one photo of the concept")
+        if not kind.strip():
+            raise FluffyError("say what kind of thing it is with --kind (for example: cat)")
+        self.concepts.check_name(name)
+        return kind.strip()
+
+    def _inverter_guess(self, clip: ClipModel, shots: list[Image.Image]) -> torch.Tensor | None:
+        """f_θ's first guess at the word, when an inverter was trained for this model."""
+        inverter = Inverter.load(self.home.inverters_dir, clip.identity)
+        return inverter.predict(clip.encode_images(shots)) if inverter else None
+
+    def _library_average(self) -> np.ndarray | None:
+        """The mean embedding of (a sample of) the library's photos, which learning contrasts."""
+        sample = self._library_sample()
+        return None if sample is None else sample.mean(axis=0)
 
     @staticmethod
     def _photo_ref(path: Path) -> dict:

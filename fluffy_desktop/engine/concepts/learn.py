@@ -5,8 +5,13 @@ the same template holding the super-concept (default: the kind), x a view of a s
 
 * every shot view prefers its concept prompt to the super-concept's:
   mean over views and templates of −log softmax([x·C_j, x·S_j] / τ)[0];
-* with user negatives n, each concept prompt prefers the mean shot to the negatives:
+* each concept prompt prefers the mean shot m̄ to what the concept is not, n: the user's
+  negative photos and (Fluffy's addition, `library_contrast`) the library's average photo:
   `negative_weight` · mean over templates of −log softmax([C_j·m̄, C_j·n₁, …] / τ)[0].
+
+The first term alone pulls the word toward everything the shots share, and much of that is
+shared by every photo (the modality gap); contrasting with the average photo keeps what sets
+these shots apart, which is what ranking a library needs.
 
 The image tower is frozen, so the views (random resized crops and flips) are encoded once;
 each step is one batched, truncated text-tower forward and backward over a rotating subset of
@@ -22,6 +27,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -47,6 +53,7 @@ class LearnSettings:
     templates_per_step: int = 4  # a rotating subset, batched in one text-tower call
     seed: int = 0
     negative_weight: float = 1.0
+    library_contrast: bool = True  # contrast with the library's average photo, when given
     min_crop: float = 0.5  # smallest crop, as a fraction of the photo's area
 
 
@@ -122,7 +129,7 @@ def _tune(
     tokens: torch.Tensor,
     super_texts: torch.Tensor,
     views: torch.Tensor,
-    negative_views: torch.Tensor,
+    contrast: torch.Tensor,
     settings: LearnSettings,
     progress: Progress,
     cancel: threading.Event | None,
@@ -135,13 +142,21 @@ def _tune(
         check_cancel(cancel)
         rows = [(step * per_step + i) % len(tokens) for i in range(per_step)]
         concept = F.normalize(clip.encode_tokens(tokens[rows], word.expand(per_step, -1)), dim=-1)
-        loss = word_loss(concept, super_texts[rows], views, negative_views, settings)
+        loss = word_loss(concept, super_texts[rows], views, contrast, settings)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
         losses.append(loss.item())
         progress("Learning the word", step + 1, settings.steps)
     return losses
+
+
+def _contrast(negative_views: torch.Tensor, library: np.ndarray | None) -> torch.Tensor:
+    """What the concept is not: the negative views, and the library's average photo if given."""
+    if library is None:
+        return negative_views
+    average = F.normalize(torch.as_tensor(library, dtype=torch.float32).flatten(), dim=-1)
+    return torch.cat([negative_views, average[None].to(negative_views.device)])
 
 
 def learn_word(
@@ -153,8 +168,13 @@ def learn_word(
     settings: LearnSettings = LearnSettings(),
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    *,
+    library: np.ndarray | None = None,
 ) -> tuple[torch.Tensor, dict]:
-    """Tune a word for "<kind> *" from the shots; returns it (CPU float32) and stats."""
+    """Tune a word for "<kind> *" from the shots; returns it (CPU float32) and stats.
+
+    `library`: the mean embedding of the user's photos (see the module docstring), if any.
+    """
     if not shots:
         raise BadConcept("give at least one photo of the concept")
     progress = progress or no_progress
@@ -163,6 +183,7 @@ def learn_word(
     progress("Looking at the photos", 0, 1)
     views = encode_views(clip, shots, settings, rng, cancel)
     negative_views = encode_views(clip, negatives, settings, rng, cancel)
+    contrast = _contrast(negative_views, library if settings.library_contrast else None)
     progress("Looking at the photos", 1, 1)
     tokens = clip.tokenize([fill(t, concept_slot(kind)) for t in settings.templates])
     with torch.no_grad():
@@ -173,9 +194,7 @@ def learn_word(
         raise ValueError(f"init has shape {tuple(start.shape)}, expected ({clip.word_width},)")
     word = start.detach().float().to(clip.device).clone().requires_grad_(True)
     similarity_first = _similarity(clip, tokens, word, views)
-    losses = _tune(
-        clip, word, tokens, super_texts, views, negative_views, settings, progress, cancel
-    )
+    losses = _tune(clip, word, tokens, super_texts, views, contrast, settings, progress, cancel)
     stats = {
         "steps": settings.steps,
         "loss_first": round(losses[0], 4) if losses else None,
@@ -185,6 +204,7 @@ def learn_word(
         "init": "kind word" if init is None else "inverter",
         "views": len(views),
         "negative_views": len(negative_views),
+        "library_contrast": len(contrast) > len(negative_views),
         "seconds": round(time.perf_counter() - started, 3),
     }
     return word.detach().float().cpu(), stats
