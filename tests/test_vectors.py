@@ -158,7 +158,9 @@ def test_index_behind_the_catalog_catches_up(tmp_path, catalog, monkeypatch):
 
 
 @pytest.mark.reliability
-@pytest.mark.parametrize("damage", ["truncate", "corrupt", "missing-json", "other-model"])
+@pytest.mark.parametrize(
+    "damage", ["truncate", "corrupt", "missing-json", "json-without-seq", "other-model"]
+)
 def test_damaged_or_foreign_index_is_rebuilt_from_the_catalog(tmp_path, catalog, damage):
     ids = fill(catalog, unit(40))
     open_index(tmp_path, catalog)
@@ -170,6 +172,9 @@ def test_damaged_or_foreign_index_is_rebuilt_from_the_catalog(tmp_path, catalog,
         bin_path.write_bytes(data[:100] + bytes(len(data) - 200) + data[-100:])
     elif damage == "missing-json":
         json_path.unlink()
+    elif damage == "json-without-seq":
+        meta = json.loads(json_path.read_text())
+        json_path.write_text(json.dumps({k: v for k, v in meta.items() if k != "seq"}))
     else:
         meta = json.loads(json_path.read_text())
         json_path.write_text(json.dumps(meta | {"model": "another:2"}))

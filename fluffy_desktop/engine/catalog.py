@@ -89,6 +89,11 @@ class PhotoRecord:
     status: str
     error: str | None
 
+    @property
+    def when(self) -> str:
+        """When the photo was taken, else when the file last changed (ISO text; "" if absurd)."""
+        return photo_time(self.taken, self.mtime)
+
 
 @dataclass(frozen=True)
 class PhotoUpdate:
@@ -120,7 +125,7 @@ def _prefix_range(root: Path) -> tuple[bytes, bytes]:
     return prefix, prefix[:-1] + bytes([prefix[-1] + 1])
 
 
-def _sort_time(taken: str | None, mtime: float) -> str:
+def photo_time(taken: str | None, mtime: float) -> str:
     """Taken date, else the local modification time, as comparable ISO text."""
     if taken:
         return taken
@@ -190,7 +195,6 @@ class Catalog:
         except BaseException:
             self._db.close()
             raise
-        return self._db
 
     def _open_read_only(self, cause: BaseException) -> sqlite3.Connection:
         """The existing catalog, read only (immutable when even its lock file cannot be made)."""
@@ -401,7 +405,7 @@ class Catalog:
                 update.size,
                 update.mtime,
                 update.taken,
-                _sort_time(update.taken, update.mtime),
+                photo_time(update.taken, update.mtime),
                 update.digest,
                 status,
                 update.error,
@@ -416,15 +420,19 @@ class Catalog:
 
     def relocate(self, moves: Sequence[tuple[int, Path, float]]) -> None:
         """Give photos a new path and/or modification time (moved or touched, same content)."""
+        if not moves:
+            return
         with self._write() as db:
             db.executemany(
                 "UPDATE photos SET path = ?, mtime = ?, sort_time = COALESCE(taken, ?) "
                 "WHERE id = ?",
-                [(_blob(path), mtime, _sort_time(None, mtime), i) for i, path, mtime in moves],
+                [(_blob(path), mtime, photo_time(None, mtime), i) for i, path, mtime in moves],
             )
 
     def delete(self, ids: Sequence[int]) -> None:
         """Forget these photos (and their vectors)."""
+        if not ids:
+            return
         with self._write() as db:
             self._delete(db, ids)
 

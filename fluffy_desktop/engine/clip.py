@@ -142,7 +142,9 @@ def _fingerprint(model: torch.nn.Module, arch: str) -> str:
 class ClipModel:
     """A frozen open_clip model with a built-in text tower, ready to encode and to inject words."""
 
-    def __init__(self, model: torch.nn.Module, preprocess: Callable, arch: str, device):
+    def __init__(
+        self, model: torch.nn.Module, preprocess: Callable, arch: str, device: torch.device | str
+    ):
         if not hasattr(model, "token_embedding") or model.text_pool_type != "argmax":
             raise ModelUnavailable(
                 f"{arch} has no built-in CLIP text tower; concepts need one (try ViT-B-32)"
@@ -182,15 +184,17 @@ class ClipModel:
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
         return self.tokenizer(list(texts)).to(self.device)
 
+    def _inner_ids(self, text: str) -> torch.Tensor:
+        """Token ids of a text's sub-words, without the start and end-of-text tokens."""
+        ids = self.tokenize([text])[0]
+        return ids[1 : int(ids.argmax())]
+
     def word_rows(self, word: str) -> torch.Tensor:
         """Token-embedding rows of a word's sub-words (without start/end tokens)."""
-        ids = self.tokenize([word])[0]
-        inner = ids[1 : int(ids.argmax())]
-        return self.model.token_embedding.weight[inner].detach().clone()
+        return self.model.token_embedding.weight[self._inner_ids(word)].detach().clone()
 
     def _single_token_id(self, text: str) -> int:
-        ids = self.tokenize([text])[0]
-        inner = ids[1 : int(ids.argmax())]
+        inner = self._inner_ids(text)
         if len(inner) != 1:
             raise ModelUnavailable(f"placeholder {text!r} is not a single token for {self.arch}")
         return int(inner[0])

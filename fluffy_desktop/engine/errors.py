@@ -1,6 +1,12 @@
 """Errors a user can cause: each carries a one-line message that says what to do."""
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message ("" when it has none)."""
+    lines = str(exc).splitlines()
+    return lines[0] if lines else ""
+
+
 class FluffyError(Exception):
     """Base of all user-facing errors; the CLI prints the message and exits 2."""
 

@@ -55,9 +55,13 @@ class Home:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            reason = exc.strerror or str(exc)
-            raise HomeUnwritable(f"cannot create home directory {self.root}: {reason}") from exc
+            raise HomeUnwritable(f"cannot create home directory {self.root}: {_why(exc)}") from exc
         return self
+
+
+def _why(exc: OSError) -> str:
+    """The system's short reason for a failed file operation."""
+    return exc.strerror or str(exc)
 
 
 @contextmanager
@@ -68,14 +72,14 @@ def atomic_path(target: Path) -> Iterator[Path]:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         os.close(fd)
     except OSError as exc:
-        raise HomeUnwritable(f"cannot write {target.parent}: {exc.strerror}") from exc
+        raise HomeUnwritable(f"cannot write {target.parent}: {_why(exc)}") from exc
     tmp_path = Path(tmp)
     try:
         yield tmp_path
         os.replace(tmp_path, target)
     except OSError as exc:
         tmp_path.unlink(missing_ok=True)
-        raise HomeUnwritable(f"cannot write {target}: {exc.strerror}") from exc
+        raise HomeUnwritable(f"cannot write {target}: {_why(exc)}") from exc
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise

@@ -1,6 +1,6 @@
 """Safe photo decoding: every failure is a value, never an exception that stops a run.
 
-Imports only PIL and the standard library, so the GUI can use it for thumbnails.
+Needs only PIL (no torch), so the GUI can use it for thumbnails.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError, features
+
+from fluffy_desktop.engine.errors import PhotoUnreadable, first_line
 
 # Larger images are refused as possible decompression bombs (a 100 MP camera still fits).
 MAX_PIXELS = 200_000_000
@@ -81,6 +83,15 @@ def decode_photo(path: Path, min_side: int = 224) -> DecodedPhoto | DecodeFailur
     if factor >= 2:
         image = image.reduce(factor)
     return DecodedPhoto(path, image, taken)
+
+
+def read_photo(path: Path, min_side: int) -> Image.Image:
+    """decode_photo's image, or PhotoUnreadable naming the file and why (for photos a user
+    handed over, where an unreadable one must stop the work)."""
+    decoded = decode_photo(path, min_side)
+    if isinstance(decoded, DecodeFailure):
+        raise PhotoUnreadable(f"cannot read {path}: {decoded.reason}")
+    return decoded.image
 
 
 def load_display_image(path: Path, max_side: int) -> Image.Image | DecodeFailure:
@@ -180,7 +191,7 @@ def _reason(exc: Exception) -> str:
         return "permission denied"
     if isinstance(exc, MemoryError):
         return "too large to decode"
-    message = str(exc).splitlines()[0] if str(exc) else ""
+    message = first_line(exc)
     if "truncated" in message.lower() or isinstance(exc, EOFError):
         return "truncated file"
     if isinstance(exc, OSError) and exc.strerror:

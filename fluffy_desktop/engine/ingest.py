@@ -13,7 +13,7 @@ import stat
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -127,7 +127,9 @@ def scan(roots: Sequence[Path], cancel: threading.Event | None = None) -> Scan:
     return result
 
 
-def _walk(root: Path, visited: set, result: Scan, cancel: threading.Event | None) -> None:
+def _walk(
+    root: Path, visited: set[tuple[int, int]], result: Scan, cancel: threading.Event | None
+) -> None:
     """Depth first; folders reached through symlinks wait until the real ones are done,
     so a photo is found under its real path when it has one inside the root."""
     folders: list[Path] = [root]
@@ -242,8 +244,9 @@ def _reconcile(
         else:
             _keep(record, item, report, jobs)
     touched = _same_content(pool, changed, jobs)
-    gone = [r for r in known.values() if not any(r.path.is_relative_to(b) for b in found.blind)]
-    moved, new = _match_moves(pool, new, gone)
+    blind = found.blind
+    gone = [r for r in known.values() if not any(r.path.is_relative_to(b) for b in blind)]
+    moved, fresh = _match_moves(pool, new, gone)
     catalog.relocate([(r.id, item.path, item.mtime) for item, r in touched + moved])
     for item, record in touched:
         _keep(record, item, report, jobs)
@@ -254,7 +257,7 @@ def _reconcile(
     catalog.delete(removed)
     index.remove(removed)
     report.removed = len(removed)
-    jobs.extend(_Job(item, new=True) for item in new)
+    jobs.extend(fresh)
     return jobs
 
 
@@ -269,7 +272,7 @@ def _same_content(
         if digest and digest == record.digest:
             touched.append((item, record))
         else:
-            jobs.append(_Job(item, new=False))
+            jobs.append(_Job(item, new=False, digest=digest))
     return touched
 
 
@@ -301,25 +304,30 @@ def _digests(pool: ThreadPoolExecutor, items: Sequence[Found]) -> list[str]:
 
 def _match_moves(
     pool: ThreadPoolExecutor, new: list[Found], gone: list[PhotoRecord]
-) -> tuple[list[tuple[Found, PhotoRecord]], list[Found]]:
-    """Pair new files with vanished records of the same size and content hash."""
+) -> tuple[list[tuple[Found, PhotoRecord]], list[_Job]]:
+    """Pair new files with vanished records of the same size and content hash; the others
+    become jobs (keeping the hash when it was taken)."""
     sizes = {record.size for record in gone}
     candidates = [item for item in new if item.size in sizes]
     by_content: dict[tuple[int, str], list[PhotoRecord]] = {}
     for record in gone:
         by_content.setdefault((record.size, record.digest), []).append(record)
     moved: list[tuple[Found, PhotoRecord]] = []
+    digests: dict[Path, str] = {}
     for item, digest in zip(candidates, _digests(pool, candidates), strict=True):
         twins = by_content.get((item.size, digest))
         if digest and twins:
             moved.append((item, twins.pop()))
+        else:
+            digests[item.path] = digest
     paired = {item.path for item, _ in moved}
-    return moved, [item for item in new if item.path not in paired]
+    rest = [item for item in new if item.path not in paired]
+    return moved, [_Job(item, new=True, digest=digests.get(item.path, "")) for item in rest]
 
 
 def _prepare(job: _Job, min_side: int, to_tensor: Callable) -> _Job:
-    """In a worker thread: hash, decode and preprocess one file."""
-    job.digest = _digest(job.found.path)
+    """In a worker thread: hash (unless already hashed), decode and preprocess one file."""
+    job.digest = job.digest or _digest(job.found.path)
     decoded = decode_photo(job.found.path, min_side)
     if isinstance(decoded, DecodeFailure):
         job.error = decoded.reason
@@ -332,12 +340,13 @@ def _prepare(job: _Job, min_side: int, to_tensor: Callable) -> _Job:
     return job
 
 
-def _ahead(pool: ThreadPoolExecutor, work: Callable, jobs: Sequence[_Job], window: int):
+def _ahead(
+    pool: ThreadPoolExecutor, work: Callable[[_Job], _Job], jobs: Sequence[_Job], window: int
+) -> Generator[_Job, None, None]:
     """Results of work(job) in order, with up to `window` jobs in flight ahead."""
     pending: deque[Future] = deque()
-    queue: Iterator[_Job] = iter(jobs)
     try:
-        for job in queue:
+        for job in jobs:
             pending.append(pool.submit(work, job))
             if len(pending) >= window:
                 yield pending.popleft().result()
@@ -360,7 +369,7 @@ class _Pipeline:
     cancel: threading.Event | None
     done: int = 0
 
-    def run(self, pool: ThreadPoolExecutor, jobs: list[_Job], batch_size: int, chunk: int):
+    def run(self, pool: ThreadPoolExecutor, jobs: list[_Job], batch_size: int, chunk: int) -> None:
         total = len(jobs)
         self.progress("Indexing photos", 0, total)
         unsaved: list[_Job] = []

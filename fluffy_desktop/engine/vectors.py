@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,8 +99,7 @@ class VectorIndex:
         """A fresh index holding every vector of the catalog."""
         ids, vectors = catalog.all_vectors()
         index = cls._empty(directory, identity, capacity=max(MIN_CAPACITY, len(ids) * 5 // 4))
-        if len(ids):
-            index.add(ids, vectors)
+        index.add(ids, vectors)
         index._seq = catalog.vector_seq()
         return index
 
@@ -121,9 +121,9 @@ class VectorIndex:
             index._deleted = {int(i) for i in meta["deleted"]}
             if len(index) != meta["count"] or not index._deleted <= index._labels:
                 return None
+            index._seq, index._dirty = int(meta["seq"]), False
         except (OSError, ValueError, KeyError, TypeError, RuntimeError):
             return None
-        index._seq, index._dirty = int(meta["seq"]), False
         return index
 
     def _catch_up(self, catalog: Catalog) -> bool:
@@ -136,22 +136,21 @@ class VectorIndex:
         if self._seq > seq:
             return False
         if self._seq < seq:
-            ids, vectors = catalog.vectors_after(self._seq)
-            if len(ids):
-                self.add(ids, vectors)
+            self.add(*catalog.vectors_after(self._seq))
             self._seq, self._dirty = seq, True
         wanted = set(catalog.vector_ids().tolist())
         live = self._labels - self._deleted
-        if live - wanted:
-            self.remove(sorted(live - wanted))
-        return wanted == self._labels - self._deleted
+        self.remove(sorted(live - wanted))
+        return wanted <= live
 
     def _mostly_deleted(self) -> bool:
         """Deleted items still take room and search time: past half, a rebuild pays."""
         return len(self._deleted) > max(MIN_CAPACITY, len(self._labels) // 2)
 
     # --- writing --------------------------------------------------------------------------
-    def add(self, ids, vectors: np.ndarray, seq: int | None = None) -> None:
+    def add(
+        self, ids: Sequence[int] | np.ndarray, vectors: np.ndarray, seq: int | None = None
+    ) -> None:
         """Add or replace vectors (also of deleted ids); seq: the catalog chunk they came from."""
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         if not len(ids):
@@ -174,7 +173,7 @@ class VectorIndex:
                 self._seq = max(self._seq, seq)
             self._dirty, self._matrix = True, None
 
-    def remove(self, ids) -> None:
+    def remove(self, ids: Iterable[int]) -> None:
         """Forget these photos (ids not in the index are ignored)."""
         with self._lock:
             for photo_id in {int(i) for i in ids}:

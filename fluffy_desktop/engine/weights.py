@@ -10,7 +10,7 @@ import open_clip
 import torch
 from tqdm.auto import tqdm
 
-from fluffy_desktop.engine.errors import ModelUnavailable
+from fluffy_desktop.engine.errors import ModelUnavailable, first_line
 from fluffy_desktop.engine.tasks import Progress
 
 
@@ -28,7 +28,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        reason = first_line(exc)[:160] or type(exc).__name__
         raise ModelUnavailable(f"cannot read weights file {path}: {reason}") from exc
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
@@ -111,5 +111,5 @@ def fetch_hub_weights(
                 hf_hub_download(repo, name, cache_dir=cache_dir, tqdm_class=_progress_bar(progress))
             )
         except Exception as exc:
-            errors.append(f"{name}: {str(exc).splitlines()[0][:120]}")
+            errors.append(f"{name}: {first_line(exc)[:120] or type(exc).__name__}")
     raise ModelUnavailable(f"cannot download {arch} weights ({tag}): {'; '.join(errors)}")

@@ -24,7 +24,7 @@ from fluffy_desktop.engine.bench.synthetic import (
 )
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec, pick_device
 from fluffy_desktop.engine.errors import FluffyError
-from fluffy_desktop.engine.images import DecodeFailure, decode_photo
+from fluffy_desktop.engine.images import read_photo
 from fluffy_desktop.engine.ingest import index_library
 from fluffy_desktop.engine.tasks import Progress, no_progress
 
@@ -114,10 +114,7 @@ def raw_rate(clip: ClipModel, photos: list[Path]) -> float:
     """Images per second of encode_image alone, on preprocessed batches (after a warm-up)."""
     tensors = []
     for path in photos:
-        decoded = decode_photo(path, clip.image_size)
-        if isinstance(decoded, DecodeFailure):
-            raise RuntimeError(f"bench photo {path} is unreadable: {decoded.reason}")
-        tensors.append(clip.image_tensor(decoded.image))
+        tensors.append(clip.image_tensor(read_photo(path, clip.image_size)))
     batches = [torch.stack(tensors[i : i + BATCH_SIZE]) for i in range(0, len(tensors), BATCH_SIZE)]
     clip.encode_image_batch(batches[0])
     _, seconds = _timed(lambda: [clip.encode_image_batch(batch) for batch in batches])

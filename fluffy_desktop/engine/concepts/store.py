@@ -266,7 +266,7 @@ class ConceptStore:
                 raise ConceptMismatch(f"{file} is too large to be a Fluffy concept file")
             data = file.read_bytes()
         except OSError as exc:
-            raise ConceptMismatch(f"cannot read {file}: {exc.strerror}") from exc
+            raise ConceptMismatch(f"cannot read {file}: {exc.strerror or exc}") from exc
         try:
             concept = unpack(data)
         except Exception as exc:  # an untrusted file: any failure to parse is a refusal

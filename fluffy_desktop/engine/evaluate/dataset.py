@@ -130,7 +130,8 @@ def load_pervl(data: Path, captions: Path, coarse: Path | None = None) -> PervlS
         )
     names = read_coarse(coarse) if dataset == DEEPFASHION else {}
     found = [_query(row, dataset, data, names) for row in rows]
-    pools = {q.concept: _images(data / "codes_infer" / q.concept) for q in found if q}
+    concepts = dict.fromkeys(q.concept for q in found if q is not None)
+    pools = {c: _images(data / "codes_infer" / c) for c in concepts}
     queries = [q for q in found if q is not None and pools[q.concept]]
     if not queries:
         raise FluffyError(

@@ -20,10 +20,10 @@ from fluffy_desktop.engine.clip import ClipModel
 from fluffy_desktop.engine.concepts.inverter import Inverter
 from fluffy_desktop.engine.concepts.learn import LearnSettings, kind_word, learn_word
 from fluffy_desktop.engine.concepts.prompts import concept_slot, fill
-from fluffy_desktop.engine.errors import FluffyError, PhotoUnreadable
+from fluffy_desktop.engine.errors import FluffyError
 from fluffy_desktop.engine.evaluate.dataset import PervlSet, Query, load_pervl
 from fluffy_desktop.engine.evaluate.metrics import ranks, retrieval_metrics
-from fluffy_desktop.engine.images import DecodeFailure, decode_photo
+from fluffy_desktop.engine.images import read_photo
 from fluffy_desktop.engine.tasks import Progress, no_progress
 
 METHODS = ("text", "avgim", "avgim_text", "palavra_init", "palavra")
@@ -38,13 +38,6 @@ def sample_shots(pool: Sequence[Path], shots: int, seed: int, concept: str) -> l
     return random.Random(f"{seed}/{concept}").sample(pool, shots)
 
 
-def _decode(clip: ClipModel, path: Path):
-    decoded = decode_photo(path, clip.image_size)
-    if isinstance(decoded, DecodeFailure):
-        raise PhotoUnreadable(f"cannot read benchmark image {path}: {decoded.reason}")
-    return decoded.image
-
-
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
@@ -54,7 +47,7 @@ def encode_gallery(clip: ClipModel, gallery: Sequence[Path], progress: Progress)
     for start in range(0, len(gallery), ENCODE_BATCH):
         progress("Encoding the gallery", start, len(gallery))
         batch = gallery[start : start + ENCODE_BATCH]
-        parts.append(clip.encode_images([_decode(clip, p) for p in batch]))
+        parts.append(clip.encode_images([read_photo(p, clip.image_size) for p in batch]))
     progress("Encoding the gallery", len(gallery), len(gallery))
     return np.concatenate(parts)
 
@@ -109,7 +102,7 @@ def evaluate_set(
     for done, (concept, queries) in enumerate(by_concept.items()):
         progress("Learning the concepts", done, len(by_concept))
         picked = sample_shots(pervl.pools[concept], shots, seed, concept)
-        images = [_decode(clip, path) for path in picked]
+        images = [read_photo(path, clip.image_size) for path in picked]
         found = concept_vectors(clip, queries[0].kind, queries, images, inverter, settings)
         for method in METHODS:
             vectors[method].append(found[method])
