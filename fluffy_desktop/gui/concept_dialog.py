@@ -301,9 +301,9 @@ class ConceptDialog(QDialog):
             ),
             self._learned,
             self._failed,
+            progress=self._progress,
+            cancelled=self._stopped,
         )
-        self.job.progressed.connect(self._progress)
-        self.job.cancelled.connect(self._stopped)
         self._busy(True)
         self._say(f"Learning {name}…")
 

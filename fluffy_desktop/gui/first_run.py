@@ -136,8 +136,7 @@ class FirstRunPage(QWidget):
             return
         self._busy(True)
         self.say(title)
-        job = self.jobs.start(work, self._done, self._failed)
-        job.progressed.connect(self._progress)
+        self.jobs.start(work, self._done, self._failed, progress=self._progress)
 
     def _progress(self, stage: str, done: int, total: int) -> None:
         show_progress(self.bar, done, total)

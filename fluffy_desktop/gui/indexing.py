@@ -41,8 +41,8 @@ class Indexer(QObject):
             lambda progress, cancel: self.album.index(paths, progress=progress, cancel=cancel),
             self._done,
             self._failed,
+            cancelled=self._cancelled,
         )
-        self.job.cancelled.connect(self._cancelled)
         self.started.emit(self.job)
 
     def cancel(self) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
@@ -43,9 +42,7 @@ DEFAULT_CUTOFF = 0.20
 
 def when(record) -> str:
     """A photo's date as ISO text: when it was taken, else when the file last changed."""
-    if record is None:
-        return ""
-    return record.taken or datetime.fromtimestamp(record.mtime).isoformat(timespec="seconds")
+    return "" if record is None else record.when
 
 
 def index_summary(report) -> str:
@@ -433,9 +430,10 @@ class MainWindow(QMainWindow):
         self.search_bar.set_concepts([c.name for c in concepts])
 
     def open_concept_dialog(self, photos: list[Path]) -> None:
-        if self.concept_dialog is not None and self.concept_dialog.job is not None:
-            self.concept_dialog.add_photos(photos)
-            self.concept_dialog.raise_()
+        dialog = self.concept_dialog
+        if dialog is not None and dialog.job is not None and dialog.isVisible():
+            dialog.add_photos(photos)
+            dialog.raise_()
             return
         self.concept_dialog = ConceptDialog(
             self.album,

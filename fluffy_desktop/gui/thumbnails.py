@@ -24,6 +24,7 @@ from fluffy_desktop.engine.images import DecodeFailure, load_display_image
 THUMB_SIDE = 224  # pixels of the longer side of a cached thumbnail
 MEMORY_ITEMS = 600  # thumbnails kept decoded in memory (about 120 kB each)
 MAX_PENDING = 256  # queued requests beyond this are forgotten, oldest first
+THREADS = 2  # decoding threads
 
 
 def cache_file(cache_dir: Path, path: Path, size: int, mtime_ns: int) -> Path:
@@ -76,7 +77,7 @@ class Thumbnails(QObject):
     loaded = Signal(str, QImage)
     _deliver = Signal(str, QImage)
 
-    def __init__(self, cache_dir: Path, threads: int = 2, parent: QObject | None = None):
+    def __init__(self, cache_dir: Path, parent: QObject | None = None):
         super().__init__(parent)
         self.cache_dir = Path(cache_dir)
         self._memory: OrderedDict[str, QImage] = OrderedDict()
@@ -84,7 +85,7 @@ class Thumbnails(QObject):
         self._in_flight: set[str] = set()
         self._lock = threading.Lock()
         self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(threads)
+        self._pool.setMaxThreadCount(THREADS)
         self._loaders = 0
         self._deliver.connect(self._store)
 

@@ -14,14 +14,14 @@ SETTLE_MS = 3000  # wait this long after the last change (a copy in progress) be
 RESCAN_MS = 10 * 60 * 1000  # the fallback rescan, for what watching misses (network drives…)
 
 
-def folders_under(roots: list[Path], limit: int = MAX_WATCHED) -> list[str]:
-    """The roots and their sub-folders (hidden ones skipped), at most `limit` of them."""
+def folders_under(roots: list[Path]) -> list[str]:
+    """The roots and their sub-folders (hidden ones skipped), at most MAX_WATCHED of them."""
     found: list[str] = []
     for root in roots:
         for folder, dirs, _ in os.walk(root):
             dirs[:] = sorted(d for d in dirs if not d.startswith("."))
             found.append(folder)
-            if len(found) >= limit:
+            if len(found) >= MAX_WATCHED:
                 return found
     return found
 
@@ -32,12 +32,12 @@ class FolderWatcher(QObject):
 
     changed = Signal()
 
-    def __init__(self, jobs: Jobs, parent: QObject | None = None, settle_ms: int = SETTLE_MS):
+    def __init__(self, jobs: Jobs, parent: QObject | None = None):
         super().__init__(parent)
         self.jobs = jobs
         self.watcher = QFileSystemWatcher(self)
         self.watcher.directoryChanged.connect(self._touched)
-        self.settle = QTimer(self, singleShot=True, interval=settle_ms)
+        self.settle = QTimer(self, singleShot=True, interval=SETTLE_MS)
         self.settle.timeout.connect(self.changed)
         self.rescan = QTimer(self, interval=RESCAN_MS)
         self.rescan.timeout.connect(self.changed)

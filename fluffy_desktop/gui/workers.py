@@ -16,7 +16,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from fluffy_desktop.engine.errors import Cancelled, FluffyError
+from fluffy_desktop.engine.errors import Cancelled, FluffyError, first_line
 from fluffy_desktop.engine.tasks import Progress
 
 Work = Callable[[Progress, threading.Event], Any]
@@ -30,10 +30,11 @@ GIL_SWITCH_S = 0.001
 
 
 def user_message(exc: BaseException) -> str:
-    """The one line a user sees for an exception: ours verbatim, anything else named briefly."""
+    """The one line a user sees for an exception: ours as written, anything else named briefly."""
+    line = first_line(exc)
     if isinstance(exc, FluffyError):
-        return str(exc)
-    detail = str(exc).splitlines()[0][:160] if str(exc) else ""
+        return line
+    detail = line[:160]
     return f"Something went wrong ({type(exc).__name__}{': ' + detail if detail else ''})"
 
 
@@ -93,14 +94,21 @@ class Jobs(QObject):
         work: Work,
         done: Callable[[Any], None] | None = None,
         error: Callable[[str], None] | None = None,
+        progress: Progress | None = None,
+        cancelled: Callable[[], None] | None = None,
     ) -> Job:
-        """Start work; `done(result)` and `error(message)` run in the UI thread. Once the
-        window has closed (`stop_all`), new work is not started."""
+        """Start work; `done(result)`, `error(message)`, `progress(stage, done, total)` and
+        `cancelled()` run in the UI thread, connected before the thread starts so that none is
+        missed. Once the window has closed (`stop_all`), new work is not started."""
         job = Job(work, self)
-        if done is not None:
-            job.succeeded.connect(done)
-        if error is not None:
-            job.failed.connect(error)
+        for signal, slot in (
+            (job.succeeded, done),
+            (job.failed, error),
+            (job.progressed, progress),
+            (job.cancelled, cancelled),
+        ):
+            if slot is not None:
+                signal.connect(slot)
         if self._stopped:
             return job
         self._running.add(job)

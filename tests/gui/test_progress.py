@@ -7,6 +7,7 @@ import threading
 import pytest
 from PySide6.QtWidgets import QWidget
 
+from fluffy_desktop.engine.errors import Cancelled
 from fluffy_desktop.gui.progress import TaskProgress
 from fluffy_desktop.gui.workers import Jobs
 from tests.gui.conftest import WAIT_MS
@@ -54,3 +55,16 @@ def test_the_latest_job_shows_and_the_earlier_one_returns_when_it_ends(qtbot, sh
     assert progress.cancel_button.isVisibleTo(progress)
     first.set()
     qtbot.waitUntil(lambda: not progress.isVisible(), timeout=WAIT_MS)
+
+
+def test_callbacks_given_to_start_miss_nothing_a_quick_job_reports(qtbot, shown):
+    jobs, _ = shown
+    seen: list = []
+
+    def work(progress, cancel):
+        progress("Counting", 1, 1)
+        raise Cancelled("cancelled")
+
+    jobs.start(work, progress=lambda *report: seen.append(report), cancelled=lambda: seen.append(0))
+    qtbot.waitUntil(lambda: not jobs.busy(), timeout=WAIT_MS)
+    assert seen == [("Counting", 1, 1), 0]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from fluffy_desktop.engine.catalog import PhotoRecord
 from fluffy_desktop.gui.app import settings_for
-from fluffy_desktop.gui.main_window import MainWindow
+from fluffy_desktop.gui.main_window import MainWindow, when
 from tests.gui.conftest import WAIT_MS, open_window, wait_idle
 
 
@@ -87,3 +90,12 @@ def test_the_window_remembers_its_geometry_and_view(qtbot, indexed):
     assert (second.width(), second.height()) == size
     assert second.search_bar.cutoff() == 0.3
     assert second.search_bar.by_date()
+
+
+def test_a_photo_dated_past_year_9999_has_no_date_rather_than_an_error():
+    def record(taken: str | None, mtime: float) -> PhotoRecord:
+        return PhotoRecord(1, Path("/p.jpg"), 1, mtime, taken, "digest", "ok", None)
+
+    assert when(record(None, 1e13)) == ""
+    assert when(record("2020-03-12T10:00:00", 0.0)) == "2020-03-12T10:00:00"
+    assert when(None) == ""
