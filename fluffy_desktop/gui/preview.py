@@ -153,6 +153,12 @@ class PreviewDialog(QDialog):
     def target(self) -> str:
         return self.target_box.currentText()
 
+    def done(self, result: int) -> None:
+        """Closing lets go of the photo (up to PREVIEW_SIDE²·3 bytes) and ignores late results."""
+        self._generation += 1
+        self.view.show_image(None)
+        super().done(result)
+
     # --- moving ---------------------------------------------------------------------------
     def step(self, delta: int) -> None:
         row = self.row + delta

@@ -35,3 +35,17 @@ def test_preview_moves_with_arrow_keys_and_locates_the_concept(qtbot, window, li
     qtbot.waitUntil(lambda: preview.view.overlay is not None, timeout=WAIT_MS)
     preview.locate_button.click()
     assert preview.view.overlay is None
+
+
+def test_a_closed_preview_lets_go_of_its_photo(qtbot, window):
+    """Each preview stays a child of the window: its photo must not stay in memory with it."""
+    window.open_preview(0)
+    first = window.preview
+    qtbot.waitUntil(lambda: first.view.image is not None, timeout=WAIT_MS)
+    first.step(1)  # a decode still running when the user closes the preview
+    first.reject()
+    assert first.view.image is None and first.view.overlay is None
+    window.open_preview(1)
+    assert window.preview is not first
+    qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=WAIT_MS)
+    assert first.view.image is None  # the late result was ignored
