@@ -179,6 +179,7 @@ class PreviewDialog(QDialog):
         self.previous_button.setEnabled(row > 0)
         self.next_button.setEnabled(row < len(self.items) - 1)
         self.view.show_image(None, "Loading…")
+        self._label()  # a search still running for the last photo is no longer shown
         path = item.path
         self.jobs.start(
             lambda progress, cancel: _decode(path),
@@ -226,8 +227,10 @@ class PreviewDialog(QDialog):
         )
 
     def _located(self, generation: int, target: str, heat: np.ndarray) -> None:
+        if generation != self._generation or target != self.target():
+            return  # a newer photo or target is being looked for: its label stays
         self._label()
-        if generation == self._generation and self._heat_on and target == self.target():
+        if self._heat_on:
             self.view.show_overlay(heat_image(heat))
 
     def _locate_failed(self, generation: int, message: str) -> None:

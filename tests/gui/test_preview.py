@@ -36,6 +36,14 @@ def test_preview_moves_with_arrow_keys_and_locates_the_concept(qtbot, window, li
     preview.locate_button.click()
     assert preview.view.overlay is None
 
+    preview.locate_button.click()  # look, then move on with the heat map switched off
+    assert preview.locate_button.text() == "Looking for Fluffy…"
+    preview.locate_button.click()
+    qtbot.keyClick(preview, Qt.Key.Key_Left)
+    qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=WAIT_MS)
+    assert preview.locate_button.text() == "Where is Fluffy?"
+    assert preview.view.overlay is None
+
 
 def test_a_closed_preview_lets_go_of_its_photo(qtbot, window):
     """Each preview stays a child of the window: its photo must not stay in memory with it."""
