@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fluffy_desktop.engine.catalog import Catalog, PhotoUpdate, content_digest
+from fluffy_desktop.engine.catalog import Catalog, PhotoRecord, PhotoUpdate, content_digest
 from fluffy_desktop.engine.errors import HomeUnwritable
 from tests.reliability.support import fill_disk, read_only, small_tmpfs
 
@@ -189,3 +189,12 @@ def test_full_disk_refuses_writes_and_names_the_cause(tmp_path):
         catalog.store([ok("/p/b.jpg", 2)])
         assert catalog.count("ok") == 2
         catalog.close()
+
+
+def test_a_photos_date_is_when_it_was_taken_else_modified_and_never_an_error():
+    def record(taken: str | None, mtime: float) -> PhotoRecord:
+        return PhotoRecord(1, Path("/p.jpg"), 1, mtime, taken, "digest", "ok", None)
+
+    assert record("2020-03-12T10:00:00", 0.0).when == "2020-03-12T10:00:00"
+    assert record(None, 1e13).when == ""  # a file dated past year 9999
+    assert record(None, 1_600_000_000.0).when.startswith("2020-09-1")

@@ -42,6 +42,7 @@ class SearchHit:
     photo_id: int
     path: Path
     score: float
+    when: str = ""  # taken, else last modified (ISO text), for sorting and showing results
 
     def to_json(self) -> dict:
         return {"path": str(self.path), "score": round(self.score, 6)}
@@ -218,8 +219,12 @@ class Album:
     def nearest(self, vector: np.ndarray, k: int) -> list[SearchHit]:
         """The k photos closest to a vector, best first."""
         found = self.vector_index().search(vector, k)
-        paths = self.catalog.paths_for([pid for pid, _ in found])
-        return [SearchHit(pid, paths[pid], score) for pid, score in found if pid in paths]
+        photos = self.catalog.photos_for([pid for pid, _ in found])
+        return [
+            SearchHit(pid, photos[pid].path, score, photos[pid].when)
+            for pid, score in found
+            if pid in photos
+        ]
 
     def photo_vector(self, path: Path) -> np.ndarray:
         """A photo's embedding: the stored one when it is in the library, else computed."""

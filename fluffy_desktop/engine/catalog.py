@@ -296,14 +296,18 @@ class Catalog:
         rows = self._query(f"SELECT {_COLUMNS} FROM photos WHERE path = ?", (_blob(path),))
         return _record(rows[0]) if rows else None
 
-    def paths_for(self, ids: Sequence[int]) -> dict[int, Path]:
-        """Paths of the photos with these ids (unknown ids are left out)."""
-        found: dict[int, Path] = {}
+    def photos_for(self, ids: Sequence[int]) -> dict[int, PhotoRecord]:
+        """The photos with these ids (unknown ids are left out)."""
+        found: dict[int, PhotoRecord] = {}
         for part in _chunks([int(i) for i in ids]):
             marks = ",".join("?" * len(part))
-            rows = self._query(f"SELECT id, path FROM photos WHERE id IN ({marks})", part)
-            found.update((i, _path(p)) for i, p in rows)
+            rows = self._query(f"SELECT {_COLUMNS} FROM photos WHERE id IN ({marks})", part)
+            found.update((row[0], _record(row)) for row in rows)
         return found
+
+    def paths_for(self, ids: Sequence[int]) -> dict[int, Path]:
+        """Paths of the photos with these ids (unknown ids are left out)."""
+        return {i: record.path for i, record in self.photos_for(ids).items()}
 
     def recent(self, limit: int, offset: int = 0) -> list[PhotoRecord]:
         """Indexed photos, newest first by capture date, else modification time."""

@@ -40,11 +40,6 @@ REFRESH_WHILE_INDEXING_MS = 2500  # the library view shows new photos as they ar
 DEFAULT_CUTOFF = 0.20
 
 
-def when(record) -> str:
-    """A photo's date as ISO text: when it was taken, else when the file last changed."""
-    return "" if record is None else record.when
-
-
 def index_summary(report) -> str:
     """'Indexed 1,200 photos in 35 s: 12 new, 3 unreadable.', or that nothing changed."""
     counts = [
@@ -237,7 +232,7 @@ class MainWindow(QMainWindow):
         def read(progress, cancel):
             folders = self.album.folders()
             records = self.album.recent(MAX_GRID)
-            return folders, [GridItem(r.path, when(r)) for r in records]
+            return folders, [GridItem(r.path, r.when) for r in records]
 
         generation = self._generation
         self.jobs.start(read, lambda result: self._library_read(generation, *result), self.notify)
@@ -335,8 +330,7 @@ class MainWindow(QMainWindow):
 
         def search(progress, cancel):
             hits = self.album.search(query, SEARCH_K)
-            photo = self.album.catalog.photo
-            items = [GridItem(h.path, when(photo(h.photo_id)), h.score) for h in hits]
+            items = [GridItem(hit.path, hit.when, hit.score) for hit in hits]
             kinds = {c.name: c.kind for c in self.album.concepts.list()}
             return items, list(dict.fromkeys(parse_query(query, kinds).concepts))
 
