@@ -32,7 +32,7 @@ from fluffy_desktop.engine.vectors import VectorIndex
 from fluffy_desktop.engine.weights import cached_hub_weights
 
 UNREADABLE_LISTED = 50  # unreadable photos named by `status` (all of them are counted)
-LIBRARY_SAMPLE = 4096  # photo vectors that measure the modality gap for `inverter train`
+LIBRARY_SAMPLE = 4096  # photo vectors for the modality gap (inverter) and the average photo (learn)
 
 
 @dataclass(frozen=True)

@@ -305,10 +305,6 @@ class Catalog:
             found.update((row[0], _record(row)) for row in rows)
         return found
 
-    def paths_for(self, ids: Sequence[int]) -> dict[int, Path]:
-        """Paths of the photos with these ids (unknown ids are left out)."""
-        return {i: record.path for i, record in self.photos_for(ids).items()}
-
     def recent(self, limit: int, offset: int = 0) -> list[PhotoRecord]:
         """Indexed photos, newest first by capture date, else modification time."""
         rows = self._query(

@@ -36,7 +36,7 @@ KILL_SEEDS = (1, 2, 3)
 
 def vectors_by_path(catalog: Catalog) -> dict[Path, np.ndarray]:
     ids, vectors = catalog.all_vectors()
-    paths = catalog.paths_for(ids.tolist())
+    paths = {i: photo.path for i, photo in catalog.photos_for(ids.tolist()).items()}
     return {paths[i]: v for i, v in zip(ids.tolist(), vectors, strict=True)}
 
 
