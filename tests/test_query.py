@@ -11,7 +11,39 @@ from fluffy_desktop.engine.clip import PLACEHOLDER
 from fluffy_desktop.engine.errors import BadQuery, UnknownConcept
 from fluffy_desktop.engine.query import NEGATIVE_WEIGHT, parse_query, query_vector
 
-KINDS = {"Fluffy": "cat", "Rex": "dog", "Mr Whiskers": "cat", "Whiskers": "hamster"}
+KINDS = {
+    "Fluffy": "cat",
+    "Rex": "dog",
+    "Mr Whiskers": "cat",
+    "Whiskers": "hamster",
+    "Zoë": "girl",
+    "Мурка": "cat",
+}
+
+# Every way a user may write a concept name: (as typed, the concept, what the prompt gets).
+NAME_FORMS = [
+    ("Fluffy", "Fluffy", "cat *"),
+    ("fluffy", "Fluffy", "cat *"),
+    ("[Fluffy]", "Fluffy", "cat *"),
+    ("@Fluffy", "Fluffy", "cat *"),
+    ("Fluffy's", "Fluffy", "cat * 's"),
+    ("Fluffy’s", "Fluffy", "cat * 's"),
+    ("Mr Whiskers", "Mr Whiskers", "cat *"),
+    ("mr  WHISKERS", "Mr Whiskers", "cat *"),
+    ("[Mr Whiskers]", "Mr Whiskers", "cat *"),
+    ("@Mr Whiskers", "Mr Whiskers", "cat *"),
+    ("Mr Whiskers's", "Mr Whiskers", "cat * 's"),
+    ("Mr Whiskers’s", "Mr Whiskers", "cat * 's"),
+    ("Whiskers", "Whiskers", "hamster *"),
+    ("Zoë", "Zoë", "girl *"),
+    ("[ZOË]", "Zoë", "girl *"),
+    ("@Zoë", "Zoë", "girl *"),
+    ("Zoë’s", "Zoë", "girl * 's"),
+    ("Мурка", "Мурка", "cat *"),
+    ("[мурка]", "Мурка", "cat *"),
+    ("@Мурка", "Мурка", "cat *"),
+    ("Мурка's", "Мурка", "cat * 's"),
+]
 
 
 def test_a_concept_name_becomes_its_kind_and_a_placeholder():
@@ -31,6 +63,35 @@ def test_multi_word_names_win_over_their_parts():
     parsed = parse_query("Mr  Whiskers and Whiskers", KINDS)
     assert parsed.concepts == ("Mr Whiskers", "Whiskers")
     assert parsed.prompt == "cat * and hamster *"
+
+
+@pytest.mark.parametrize(("typed", "name", "slot"), NAME_FORMS)
+def test_every_name_form_is_understood_in_the_positive_text(typed, name, slot):
+    parsed = parse_query(f"{typed} asleep on the sofa", KINDS)
+    assert (parsed.prompt, parsed.concepts) == (f"{slot} asleep on the sofa", (name,))
+    assert parsed.negatives == parsed.negative_concepts == ()
+
+
+@pytest.mark.parametrize(("typed", "name", "slot"), NAME_FORMS)
+@pytest.mark.parametrize("template", ["sofa -{}", "-{} sofa", "sofa -{} -blanket"])
+def test_every_name_form_is_understood_as_a_whole_negative(template, typed, name, slot):
+    parsed = parse_query(template.format(typed), KINDS)
+    assert (parsed.prompt, parsed.concepts) == ("sofa", ())
+    assert parsed.negatives[0] == slot and parsed.negative_concepts == (name,)
+    assert parsed.negatives[1:] == (("blanket",) if "blanket" in template else ())
+
+
+def test_a_longer_word_after_a_dash_is_not_a_name():
+    parsed = parse_query("sofa -Fluffyness -Mr Whiskersy", KINDS)
+    assert parsed.negatives == ("Fluffyness", "Mr") and parsed.negative_concepts == ()
+    assert (parsed.prompt, parsed.concepts) == ("sofa Whiskersy", ())
+
+
+@pytest.mark.parametrize("text", ['-"red car beach', '"red car beach', 'sofa -"', 'a 5" screen'])
+def test_an_unclosed_quote_is_a_one_line_bad_query(text):
+    with pytest.raises(BadQuery, match="unclosed quote") as caught:
+        parse_query(text, KINDS)
+    assert "\n" not in str(caught.value)
 
 
 def test_user_text_cannot_smuggle_a_placeholder():

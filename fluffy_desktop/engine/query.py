@@ -24,7 +24,6 @@ from fluffy_desktop.engine.images import is_image_name
 # strong enough to push photos that match it down the list, weak enough that the positive
 # text still decides what the results are about.
 NEGATIVE_WEIGHT = 0.5
-_NEGATIVE = re.compile(r'(?:^|(?<=\s))-(?:"([^"]*)"|(\S+))')
 
 
 @dataclass(frozen=True)
@@ -61,14 +60,18 @@ def _image_path(text: str) -> Path | None:
     return None
 
 
-def _name_pattern(names: list[str]) -> re.Pattern | None:
+def _name_regex(names: list[str]) -> str:
     """Whole-word names, longest first, optionally as @Name, [Name] or Name's."""
-    if not names:
-        return None
     ordered = sorted(names, key=len, reverse=True)
     words = "|".join(r"\s+".join(map(re.escape, n.split())) for n in ordered)
+    return rf"(?<!\w)[@\[]?(?P<name>{words})(?:\]|(?P<poss>['’]s))?(?!\w)"
+
+
+def _negative_pattern(names: str | None) -> re.Pattern:
+    """A "-" starting a word, then a quoted phrase, a concept name (spaces and all) or a word."""
+    concept = rf"{names}\S*|" if names else ""
     return re.compile(
-        rf"(?<!\w)[@\[]?(?P<name>{words})(?:\]|(?P<poss>['’]s))?(?!\w)", re.IGNORECASE
+        rf'(?:^|(?<=\s))-(?:"(?P<quoted>[^"]*)"|(?P<term>{concept}\S+))', re.IGNORECASE
     )
 
 
@@ -81,13 +84,15 @@ class _Substituter:
 
     def __init__(self, kinds: Mapping[str, str]):
         self.kinds = {_key(n): (n, k) for n, k in kinds.items() if _key(n)}
-        self.pattern = _name_pattern([n for n, _ in self.kinds.values()])
+        names = [n for n, _ in self.kinds.values()]
+        self.name_regex = _name_regex(names) if names else None
+        self.pattern = re.compile(self.name_regex, re.IGNORECASE) if self.name_regex else None
 
     def __call__(self, text: str) -> tuple[str, list[str]]:
         text = text.replace(PLACEHOLDER, " ").replace('"', " ")
         found: list[str] = []
 
-        def replace(match: re.Match) -> str:
+        def replace(match: re.Match[str]) -> str:
             if _key(match.group("name")) not in self.kinds:  # exotic case folding: leave it
                 return match.group(0)
             name, kind = self.kinds[_key(match.group("name"))]
@@ -105,14 +110,17 @@ def parse_query(text: str, kinds: Mapping[str, str]) -> ParsedQuery:
     image = _image_path(text) if text.strip() else None
     if image is not None:
         return ParsedQuery(prompt="", image=image)
+    if text.count('"') % 2:
+        raise BadQuery('the query has an unclosed quote ("): close it or remove it')
     substitute = _Substituter(kinds)
+    negative = _negative_pattern(substitute.name_regex)
     negatives, negative_concepts = [], []
-    for match in _NEGATIVE.finditer(text):
-        negative, found = substitute(match.group(1) or match.group(2) or "")
-        if negative:
-            negatives.append(negative)
+    for match in negative.finditer(text):
+        term, found = substitute(match.group("quoted") or match.group("term") or "")
+        if term:
+            negatives.append(term)
             negative_concepts += found
-    prompt, concepts = substitute(_NEGATIVE.sub(" ", text))
+    prompt, concepts = substitute(negative.sub(" ", text))
     if not prompt:
         hint = "add what to look for, e.g. 'beach -sunset'" if negatives else "type what to find"
         raise BadQuery(f"the query asks for nothing: {hint}")

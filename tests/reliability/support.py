@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import hnswlib
@@ -45,25 +46,76 @@ def error_line(result: subprocess.CompletedProcess) -> str:
     return errors[0]
 
 
-def killed_run(env: dict, args: Sequence[str | Path], after: float) -> bool:
-    """Start the CLI and SIGKILL it `after` seconds later; True if it was still running."""
-    process = subprocess.Popen(
-        [*CLI, *map(str, args)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+# The CLI (its real entry point) with one function made to stop at its nth call, before or
+# after the call: it touches the marker file and sleeps until killed. Arguments: owner,
+# function, nth, "before"/"after", the substring that a counted call's path arguments must
+# contain ("" counts every call), the marker, then the CLI's own arguments.
+PAUSED_CLI = """
+import importlib, runpy, sys, time
+from pathlib import Path
+
+owner, name, nth, when, match, marker = sys.argv[1:7]
+module, _, cls = owner.partition(":")
+target = getattr(importlib.import_module(module), cls) if cls else importlib.import_module(module)
+real, calls = getattr(target, name), []
+
+def stop():
+    Path(marker).touch()
+    time.sleep(600)
+
+def pause(*args, **kwargs):
+    if match and not any(match in str(a) for a in args if isinstance(a, (str, Path))):
+        return real(*args, **kwargs)
+    calls.append(1)
+    if len(calls) == int(nth) and when == "before":
+        stop()
+    result = real(*args, **kwargs)
+    if len(calls) == int(nth):
+        stop()
+    return result
+
+setattr(target, name, pause)
+sys.argv = ["fluffy", *sys.argv[7:]]
+runpy.run_module("fluffy_desktop", run_name="__main__")
+"""
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Where a CLI run stops to be killed: before (or after) the nth call of owner.name
+    ("module:Class" or "module"), counting only calls with a path argument containing
+    `match` when given."""
+
+    owner: str
+    name: str
+    nth: int = 1
+    when: str = "before"
+    match: str = ""
+
+
+def kill_at(env: dict, pause: Pause, args: Sequence[str | Path], marker: Path) -> None:
+    """Run the CLI until it reaches the pause, then SIGKILL it there (it must get there)."""
+    log = marker.with_name(f"{marker.name}.log")
+    where = [pause.owner, pause.name, str(pause.nth), pause.when, pause.match, str(marker)]
+    with open(log, "wb") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-c", PAUSED_CLI, *where, *map(str, args)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    deadline = time.monotonic() + 180
     try:
-        process.wait(timeout=after)
-        return False
-    except subprocess.TimeoutExpired:
-        process.send_signal(signal.SIGKILL)
+        while not marker.exists():
+            ended = process.poll() is not None
+            assert not ended, f"exit {process.returncode} before {pause}: {log.read_text()}"
+            assert time.monotonic() < deadline, f"never reached {pause}"
+            time.sleep(0.01)
+    finally:
+        process.kill()
         process.wait()
-        return True
-
-
-def timed(env: dict, *args: str | Path) -> float:
-    """Seconds one complete CLI run takes (it must succeed)."""
-    started = time.monotonic()
-    ok_json(fluffy(env, *args))
-    return time.monotonic() - started
+    assert process.returncode == -signal.SIGKILL
+    marker.unlink()
 
 
 def image_files(root: Path) -> set[Path]:

@@ -2,6 +2,9 @@
 
 The file holds the word as a tensor and the concept's JSON under the header metadata key
 "fluffy-concept", so a concept is never half-written: a crash leaves the old file or the new one.
+The name inside the file is the truth, the file name only a key to find it by: a rename rewrites
+the file in place, then moves it to the new key, so a crash leaves exactly one copy at any point,
+and a rename interrupted between the two steps is finished the next time the store is read.
 Export copies that same format. Import reads it with safetensors only (never pickle), checks
 every field, and refuses a concept learned for another model. Every error leaves the disk
 unchanged.
@@ -9,8 +12,11 @@ unchanged.
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import hashlib
 import json
+import os
 import re
 import struct
 from dataclasses import dataclass, field
@@ -20,7 +26,12 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from fluffy_desktop.engine.errors import ConceptMismatch, FluffyError, UnknownConcept
+from fluffy_desktop.engine.errors import (
+    ConceptMismatch,
+    FluffyError,
+    HomeUnwritable,
+    UnknownConcept,
+)
 from fluffy_desktop.engine.home import atomic_write_bytes
 
 FORMAT = "fluffy-concept/1"
@@ -112,11 +123,10 @@ def _checked_word(word: object) -> torch.Tensor:
 
 
 def _refs(value: object) -> list[dict]:
-    ok = isinstance(value, list) and all(
+    if not isinstance(value, list) or not all(
         isinstance(r, dict) and isinstance(r.get("path"), str) and isinstance(r.get("digest"), str)
         for r in value
-    )
-    if not ok:
+    ):
         raise ValueError("photo references are malformed")
     return [{"path": r["path"], "digest": r["digest"]} for r in value]
 
@@ -125,8 +135,9 @@ def concept_from(meta: object, word: object) -> Concept:
     """A Concept from untrusted metadata and tensor; ValueError when anything is off."""
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError("not a Fluffy concept")
-    fields = {k: meta.get(k) for k in ("name", "kind", "model", "created")}
-    if not all(isinstance(v, str) for v in fields.values()) or not fields["kind"].strip():
+    keys = ("name", "kind", "model", "created")
+    fields = {k: v for k in keys if isinstance(v := meta.get(k), str)}
+    if len(fields) != len(keys) or not fields["kind"].strip():
         raise ValueError("name, kind, model or created is missing")
     if not isinstance(meta.get("settings", {}), dict):
         raise ValueError("settings are malformed")
@@ -198,16 +209,33 @@ class ConceptStore:
             ) from exc
 
     def list(self) -> list[Concept]:
-        """All readable concepts, by name; damaged files are skipped."""
+        """All readable concepts, by name; damaged files are skipped, interrupted renames
+        finished."""
         concepts = []
         for path in self.directory.glob("*.safetensors"):
             try:
-                concepts.append(self._load(path.stem))
+                concept = self._load(path.stem)
             except ConceptMismatch:
                 continue
+            self._finish_rename(path, concept)
+            concepts.append(concept)
         return sorted(concepts, key=lambda c: c.name.casefold())
 
-    def names(self) -> list[str]:
+    def _finish_rename(self, path: Path, concept: Concept) -> None:
+        """Move a file still under its old name's key to its name's key (best effort)."""
+        target = self._file(slug(concept.name))
+        if path != target and not target.exists():
+            with contextlib.suppress(OSError):  # a read-only home: the next run tries again
+                os.replace(path, target)
+
+    def _named(self, key: str) -> Concept | None:
+        """The concept filed under key, if the file is there and holds a name with that key."""
+        if not self._file(key).is_file():
+            return None
+        concept = self._load(key)
+        return concept if slug(concept.name) == key else None
+
+    def names(self) -> builtins.list[str]:
         return [concept.name for concept in self.list()]
 
     def check_name(self, name: str) -> str:
@@ -215,6 +243,7 @@ class ConceptStore:
         return clean_name(name)
 
     def exists(self, name: str) -> bool:
+        self.list()  # a half-finished rename is finished first
         return self._file(slug(name)).is_file()
 
     def get(self, name: str) -> Concept:
@@ -223,35 +252,43 @@ class ConceptStore:
             key = slug(name)
         except BadConcept:
             key = None
-        if key is None or not self._file(key).is_file():
-            known = ", ".join(self.names())
+        concept = None if key is None else self._named(key)
+        if concept is None:
+            known = ", ".join(self.names())  # finishes an interrupted rename, if one is there
+            concept = None if key is None else self._named(key)
+        if concept is None:
             hint = f"known concepts: {known}" if known else "learn one with `fluffy learn`"
             raise UnknownConcept(f"no concept named {name!r}; {hint}")
-        return self._load(key)
+        return concept
 
-    def save(self, concept: Concept) -> None:
-        """Write (or replace) the concept in one atomic file write."""
+    def save(self, concept: Concept, key: str | None = None) -> None:
+        """Write (or replace) the concept in one atomic file write, under its name's key
+        unless another key is given."""
         concept.name = clean_name(concept.name)
         _checked_word(concept.word)
         if not concept.kind.strip():
             raise BadConcept("say what kind of thing the concept is, for example 'cat'")
-        atomic_write_bytes(self._file(slug(concept.name)), pack(concept))
+        atomic_write_bytes(self._file(key or slug(concept.name)), pack(concept))
 
     def remove(self, name: str) -> None:
         """Delete the concept's file."""
         self._file(slug(self.get(name).name)).unlink()
 
     def rename(self, old: str, new: str) -> Concept:
-        """Give a concept a new name (a change of case alone is allowed)."""
+        """Give a concept a new name (a change of case alone is allowed), crash-safely: the
+        file is rewritten under its old key, then moved to the new one in one rename."""
         concept = self.get(old)
         new = clean_name(new)
-        moved = slug(new) != slug(concept.name)
-        if moved and self.exists(new):
+        old_file, new_file = self._file(slug(concept.name)), self._file(slug(new))
+        if old_file != new_file and self.exists(new):
             raise ConceptExists(f"a concept named {new!r} already exists: pick another name")
-        old_name, concept.name = concept.name, new
-        self.save(concept)
-        if moved:
-            self.remove(old_name)
+        concept.name = new
+        self.save(concept, key=old_file.stem)  # still under the old key
+        if old_file != new_file:
+            try:
+                os.replace(old_file, new_file)
+            except OSError as exc:
+                raise HomeUnwritable(f"cannot rename {old_file}: {exc.strerror or exc}") from exc
         return concept
 
     def export(self, name: str, file: Path) -> None:
