@@ -4,13 +4,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from fluffy_desktop import __version__
 
 EXIT_OK, EXIT_USER = 0, 2  # a bug ends in Python's own exit code 1, with its traceback
+log = logging.getLogger(__name__)
+
+
+class UsageError(Exception):
+    """A command line that argparse cannot read; the message is one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error raised as one line instead of printed as usage text."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: error: {message} (see `{self.prog} --help`)")
 
 
 def _global_options(parser: argparse.ArgumentParser) -> None:
@@ -24,9 +39,7 @@ def _global_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="fluffy", description="An offline photo album that learns your things."
-    )
+    parser = _Parser(prog="fluffy", description="An offline photo album that learns your things.")
     parser.add_argument("--version", action="version", version=f"fluffy {__version__}")
     _global_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -75,6 +88,18 @@ def _proof_parsers(commands) -> None:
     pervl.add_argument("--shots", type=int, default=5)
     pervl.add_argument("--seed", type=int, default=5)
     pervl.add_argument("--json", action="store_true")
+    world = benchmarks.add_parser("world", help="the semantic test world and its small CLIP")
+    world.add_argument(
+        "action",
+        nargs="?",
+        choices=["train", "inverter"],
+        help="train: the world model; inverter: f_θ for it, on world photos (saved in the home)",
+    )
+    world.add_argument("--seed", type=int, default=0)
+    world.add_argument("--steps", type=int, help="training steps (train and inverter)")
+    world.add_argument("--out", type=Path, help="where train writes the model (default: home)")
+    world.add_argument("--ablations", action="store_true", help="stage-2 variants, one table")
+    world.add_argument("--json", action="store_true")
 
     bench = commands.add_parser("bench", help="the speed suite")
     bench.add_argument(
@@ -260,11 +285,14 @@ def _cmd_status(album, args) -> None:
         model = doc["model"]
         source = model["weights"] or f"hub tag {model['pretrained']}"
         print(f"model     {model['arch']} ({source})")
+        print(f"log       {doc['log']}")
 
     _emit(args, doc, human)
 
 
 def _cmd_eval(album, args) -> None:
+    if args.benchmark == "world":
+        return _eval_world(album, args)
     from fluffy_desktop.engine.concepts.inverter import Inverter
     from fluffy_desktop.engine.evaluate import format_table, run_pervl
     from fluffy_desktop.terminal import TerminalProgress
@@ -283,6 +311,34 @@ def _cmd_eval(album, args) -> None:
             progress=progress,
         )
     _emit(args, doc, lambda: print(format_table(doc)))
+
+
+def _eval_world(album, args) -> None:
+    from fluffy_desktop.engine.evaluate import world
+    from fluffy_desktop.terminal import TerminalProgress
+
+    spec = album.spec if _model_named(args) else world.world_spec(album.spec.device)
+    with TerminalProgress() as progress:
+        if args.action == "train":
+            out = args.out or album.home.root / "world"
+            doc = world.train_world(out, args.seed, args.steps, progress)
+        elif args.action == "inverter":
+            with type(album)(album.home.root, spec) as world_album:
+                doc = world.train_world_inverter(world_album, args.steps or 1000, 1024, progress)
+        elif args.ablations:
+            doc = world.run_ablations(args.seed, spec, album.home.inverters_dir, progress)
+            return _emit(args, doc, lambda: print(world.format_ablations(doc)))
+        else:
+            doc = world.run_world(args.seed, spec, album.home.inverters_dir, progress=progress)
+            return _emit(args, doc, lambda: print(world.format_world(doc)))
+    _emit(args, doc, lambda: print(json.dumps(doc, indent=2)))
+
+
+def _model_named(args: argparse.Namespace) -> bool:
+    """Whether the user named a model (option or environment) rather than the default."""
+    named = (args.model, args.weights, args.pretrained)
+    mirrors = ("FLUFFY_MODEL", "FLUFFY_WEIGHTS", "FLUFFY_PRETRAINED")
+    return any(v is not None for v in named) or any(os.environ.get(m) for m in mirrors)
 
 
 def _cmd_bench(album, args) -> None:
@@ -323,21 +379,27 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
-    from fluffy_desktop.engine.errors import Cancelled, FluffyError
+    from fluffy_desktop.engine.errors import Cancelled, FluffyError, first_line
+    from fluffy_desktop.engine.logs import log_to
 
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="surrogateescape")
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_USER
     command = args.command or "gui"
     try:
         album = _open_album(args)
-        with album:
+        with album, log_to(album.home):
+            log.info("fluffy %s: %s", __version__, command)
             return COMMANDS[command](album, args) or EXIT_OK
     except Cancelled:
         print("fluffy: cancelled", file=sys.stderr)
         return EXIT_USER
     except FluffyError as exc:
-        print(f"fluffy: error: {exc}", file=sys.stderr)
+        print(f"fluffy: error: {first_line(exc)}", file=sys.stderr)
         return EXIT_USER
     except KeyboardInterrupt:
         print("fluffy: interrupted", file=sys.stderr)

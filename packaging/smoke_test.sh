@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Smoke test of the bundle: the CLI indexes, searches and learns on a tiny generated model,
-# and the app starts (offscreen) and keeps running without a traceback.
-#   packaging/smoke_test.sh [BUNDLE]    (default dist/fluffy/fluffy; needs .venv for the fixtures)
+# Smoke test of the bundle (or of any installed `fluffy`, see wheel_check.sh): run from a
+# temporary folder, the CLI indexes, searches, learns and reports its status on a tiny generated
+# model, and the app starts (offscreen) and keeps running without a traceback.
+#   packaging/smoke_test.sh [FLUFFY]    (default dist/fluffy/fluffy; needs .venv for the fixtures)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUNDLE=$(realpath "${1:-dist/fluffy/fluffy}")
@@ -22,6 +23,7 @@ make_library(work / "photos", 12)
 PY
 set -a; source "$WORK/env"; set +a
 export FLUFFY_HOME="$WORK/home" FLUFFY_DEVICE=cpu QT_QPA_PLATFORM=offscreen
+cd "$WORK"
 
 "$BUNDLE" --version
 "$BUNDLE" index "$WORK/photos" --json > "$WORK/index.json"
@@ -30,6 +32,11 @@ grep -q '"added": 12' "$WORK/index.json" || { echo "index failed: $(cat "$WORK/i
 PHOTOS=$(find "$WORK/photos" -name '*.jpg' | sort | head -3)
 "$BUNDLE" learn Fluffy --kind cat $PHOTOS --json | grep -q '"name": "Fluffy"' \
     || { echo "learn failed"; exit 1; }
+"$BUNDLE" status --json > "$WORK/status.json"
+grep -q '"photos": 12' "$WORK/status.json" || { echo "status failed: $(cat "$WORK/status.json")"; exit 1; }
+grep -q "\"log\": \"$FLUFFY_HOME/logs/fluffy.log\"" "$WORK/status.json" \
+    || { echo "status does not name the log: $(cat "$WORK/status.json")"; exit 1; }
+grep -q ': learn$' "$FLUFFY_HOME/logs/fluffy.log" || { echo "the log has no line for learn"; exit 1; }
 
 # The app: still running after 15 s (timeout's exit code 124) and no traceback.
 set +e

@@ -7,6 +7,9 @@ cache that can always be rebuilt from here without re-embedding.
 Paths are stored as BLOBs of os.fsencode(path), so names that are not valid UTF-8 round-trip;
 in Python they are Path objects (surrogate-escaped). Status is 'ok' (decoded and embedded),
 'failed' (with a reason) or 'pending' (known file whose vector was cleared by a model change).
+
+The layout has a version (`PRAGMA user_version`): opening an older catalog upgrades it step by
+step in one transaction; a catalog made by a newer Fluffy is refused and left untouched.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fluffy_desktop.engine.errors import HomeUnwritable
+from fluffy_desktop.engine.errors import CatalogTooNew, HomeUnwritable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -51,6 +54,18 @@ CREATE TABLE IF NOT EXISTS vectors (
 );
 CREATE INDEX IF NOT EXISTS vectors_seq ON vectors (seq);
 """
+
+
+def _tables_v1(db: sqlite3.Connection) -> None:
+    """Version 1: the tables, which catalogs made before versions (0) already have."""
+    for statement in SCHEMA.split(";"):
+        db.execute(statement)
+
+
+# MIGRATIONS[n] brings a catalog from version n to n + 1. A catalog that cannot be written is
+# read as it is: a step that changes what the reads expect must refuse such older catalogs.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_tables_v1,)
+SCHEMA_VERSION = len(MIGRATIONS)
 
 _COLUMNS = "id, path, size, mtime, taken, digest, status, error"
 _HASH_BLOCK = 64 * 1024
@@ -156,6 +171,26 @@ def _write_problem(path: Path, exc: BaseException) -> str:
     return f"{exc}; check the home directory"
 
 
+def _version(db: sqlite3.Connection, path: Path) -> int:
+    """The catalog's layout version; CatalogTooNew if a newer Fluffy made it."""
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    if version > SCHEMA_VERSION:
+        raise CatalogTooNew(
+            f"the catalog {path} comes from a newer Fluffy (catalog version {version}, this one "
+            f"reads up to {SCHEMA_VERSION}); install that version or a later one to open it"
+        )
+    return int(version)
+
+
+def _upgrade(db: sqlite3.Connection, path: Path) -> None:
+    """Bring the catalog to SCHEMA_VERSION step by step (inside the caller's transaction)."""
+    version = _version(db, path)
+    for step in MIGRATIONS[version:]:
+        step(db)
+    if version < SCHEMA_VERSION:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
 def _is_write_failure(exc: BaseException) -> bool:
     """A failure of the disk or its permissions, not of our SQL."""
     name = getattr(exc, "sqlite_errorname", "")
@@ -183,12 +218,12 @@ class Catalog:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
-            for pragma in ("busy_timeout = 10000", "journal_mode = WAL", "synchronous = NORMAL"):
+            self._db.execute("PRAGMA busy_timeout = 10000")
+            _version(self._db, self.path)  # before any write: a newer catalog stays as it is
+            for pragma in ("journal_mode = WAL", "synchronous = NORMAL", "foreign_keys = ON"):
                 self._db.execute(f"PRAGMA {pragma}")
-            self._db.execute("PRAGMA foreign_keys = ON")
             with self._write() as db:
-                for statement in SCHEMA.split(";"):
-                    db.execute(statement)
+                _upgrade(db, self.path)
                 db.execute(
                     "INSERT OR IGNORE INTO meta VALUES ('catalog_id', ?)", (uuid.uuid4().hex,)
                 )
@@ -204,11 +239,15 @@ class Catalog:
             uri = f"{self.path.absolute().as_uri()}?{options}"
             db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
             try:
+                _version(db, self.path)
                 db.execute("SELECT value FROM meta WHERE key = 'catalog_id'").fetchall()
                 return db
             except sqlite3.Error as exc:
                 db.close()
                 cause = exc
+            except BaseException:
+                db.close()
+                raise
         raise HomeUnwritable(
             f"cannot open the catalog {self.path}: {cause}; "
             "if it is damaged, move the file aside to start afresh"
@@ -316,8 +355,8 @@ class Catalog:
 
     def count(self, status: str | None = None) -> int:
         if status is None:
-            return self._query("SELECT COUNT(*) FROM photos")[0][0]
-        return self._query("SELECT COUNT(*) FROM photos WHERE status = ?", (status,))[0][0]
+            return int(self._query("SELECT COUNT(*) FROM photos")[0][0])
+        return int(self._query("SELECT COUNT(*) FROM photos WHERE status = ?", (status,))[0][0])
 
     def failures(self) -> list[PhotoRecord]:
         rows = self._query(f"SELECT {_COLUMNS} FROM photos WHERE status = 'failed' ORDER BY path")
@@ -416,7 +455,7 @@ class Catalog:
         else:
             data = np.ascontiguousarray(update.vector, dtype=np.float32).tobytes()
             db.execute("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", (photo_id, seq, data))
-        return photo_id
+        return int(photo_id)
 
     def relocate(self, moves: Sequence[tuple[int, Path, float]]) -> None:
         """Give photos a new path and/or modification time (moved or touched, same content)."""

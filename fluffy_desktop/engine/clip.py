@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import open_clip
@@ -17,41 +17,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from fluffy_desktop.engine.errors import ModelUnavailable
+from fluffy_desktop.engine.spec import PLACEHOLDER, ModelSpec
 from fluffy_desktop.engine.tasks import Progress
 from fluffy_desktop.engine.weights import fetch_hub_weights, read_state_dict
-
-DEFAULT_ARCH = "ViT-B-32"
-# Best text-to-image retrieval of the ViT-B/32 tags with the built-in text tower
-# (open_clip's retrieval table: MSCOCO image R@1 0.393, Flickr30k 0.668).
-DEFAULT_PRETRAINED = "laion2b_s34b_b79k"
-# An existing single BPE token stands for a learned word; ids past the vocabulary would break
-# the argmax (end-of-text) pooling. User text never carries it: query parsing removes it.
-PLACEHOLDER = "*"
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Which model to load: an architecture plus a hub tag or a local weights file."""
-
-    arch: str = DEFAULT_ARCH
-    pretrained: str | None = DEFAULT_PRETRAINED
-    weights: Path | None = None
-    device: str = "auto"
-
-    @classmethod
-    def from_env(cls, **overrides: object) -> ModelSpec:
-        """The FLUFFY_* environment mirrors, with explicit (non-None) values winning."""
-        env = {
-            "arch": os.environ.get("FLUFFY_MODEL"),
-            "pretrained": os.environ.get("FLUFFY_PRETRAINED"),
-            "weights": os.environ.get("FLUFFY_WEIGHTS"),
-            "device": os.environ.get("FLUFFY_DEVICE"),
-        }
-        values = {k: v for k, v in env.items() if v}
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        if values.get("weights") is not None:
-            values["weights"] = Path(str(values["weights"]))
-        return cls(**values)  # type: ignore[arg-type]
 
 
 def pick_device(requested: str) -> torch.device:
@@ -85,13 +53,13 @@ def _resolve_arch(arch: str) -> str:
 
 
 def _build(
-    spec: ModelSpec, cache_dir: Path, progress: Progress | None
+    spec: ModelSpec, cache_dir: Path, progress: Progress | None, cancel: threading.Event | None
 ) -> tuple[torch.nn.Module, Callable, str]:
     arch = _resolve_arch(spec.arch)
     if spec.weights is not None:
         source = spec.weights
     elif spec.pretrained:
-        source = fetch_hub_weights(arch, spec.pretrained, cache_dir, progress)
+        source = fetch_hub_weights(arch, spec.pretrained, cache_dir, progress, cancel)
     else:
         raise ModelUnavailable("no model weights: pass --weights FILE or --pretrained TAG")
     state = read_state_dict(source)
@@ -131,7 +99,7 @@ def _preprocess_overrides(arch: str, tag: str | None) -> dict:
     return {arg: cfg[key] for key, arg in keys.items() if cfg and key in cfg}
 
 
-def _fingerprint(model: torch.nn.Module, arch: str) -> str:
+def _fingerprint(model: Any, arch: str) -> str:
     """A short identity of the weights, the same however they were loaded."""
     digest = hashlib.blake2b(digest_size=8)
     for tensor in (model.text_projection, model.positional_embedding, model.logit_scale):
@@ -150,18 +118,26 @@ class ClipModel:
                 f"{arch} has no built-in CLIP text tower; concepts need one (try ViT-B-32)"
             )
         self.device = torch.device(device)
-        self.model = model.eval().requires_grad_(False).to(self.device)
-        self.preprocess = preprocess
+        # open_clip's CLIP, untyped: its towers and tables are plain attributes
+        self.model: Any = model.eval().requires_grad_(False).to(self.device)
+        self.preprocess: Callable[[Image.Image], torch.Tensor] = preprocess
         self.arch = arch
-        self.tokenizer = open_clip.get_tokenizer(arch)
+        self.tokenizer: Callable[[list[str]], torch.Tensor] = open_clip.get_tokenizer(arch)
         self.identity = _fingerprint(model, arch)
         self.placeholder_id = self._single_token_id(PLACEHOLDER)
 
     @classmethod
-    def load(cls, spec: ModelSpec, cache_dir: Path, progress: Progress | None = None) -> ClipModel:
-        """Load per spec; raises ModelUnavailable with a one-line message, never random weights."""
+    def load(
+        cls,
+        spec: ModelSpec,
+        cache_dir: Path,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> ClipModel:
+        """Load per spec (a download stops when cancel is set); raises ModelUnavailable with a
+        one-line message, never random weights."""
         device = pick_device(spec.device)
-        model, preprocess, arch = _build(spec, cache_dir, progress)
+        model, preprocess, arch = _build(spec, cache_dir, progress, cancel)
         return cls(model, preprocess, arch, device)
 
     # --- shapes ---------------------------------------------------------------------------
@@ -191,7 +167,8 @@ class ClipModel:
 
     def word_rows(self, word: str) -> torch.Tensor:
         """Token-embedding rows of a word's sub-words (without start/end tokens)."""
-        return self.model.token_embedding.weight[self._inner_ids(word)].detach().clone()
+        rows: torch.Tensor = self.model.token_embedding.weight[self._inner_ids(word)]
+        return rows.detach().clone()
 
     def _single_token_id(self, text: str) -> int:
         inner = self._inner_ids(text)
@@ -245,7 +222,10 @@ class ClipModel:
         x = model.ln_final(x)
         x = x[torch.arange(x.shape[0], device=x.device), tokens.argmax(dim=-1)]
         projection = model.text_projection
-        return projection(x) if isinstance(projection, torch.nn.Linear) else x @ projection
+        features: torch.Tensor = (
+            projection(x) if isinstance(projection, torch.nn.Linear) else x @ projection
+        )
+        return features
 
     def encode_prompts(self, prompts: Sequence[str], words: torch.Tensor | None) -> torch.Tensor:
         """Normalised features of prompts containing PLACEHOLDER, filled from `words`."""

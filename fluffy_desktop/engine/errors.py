@@ -35,5 +35,9 @@ class HomeUnwritable(FluffyError):
     """The home directory cannot be written (read-only, full disk)."""
 
 
+class CatalogTooNew(FluffyError):
+    """The catalog was made by a newer Fluffy, whose layout this one cannot read safely."""
+
+
 class Cancelled(FluffyError):
     """Long work stopped because the user asked it to."""

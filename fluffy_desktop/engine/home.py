@@ -50,6 +50,11 @@ class Home:
     def models_dir(self) -> Path:
         return self.root / "models"
 
+    @property
+    def log_file(self) -> Path:
+        """The current log (engine/logs.py); older ones beside it end in .1, .2."""
+        return self.root / "logs" / "fluffy.log"
+
     def ensure(self) -> Home:
         """Create the home directory, or say plainly why it cannot be."""
         try:

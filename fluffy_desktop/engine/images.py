@@ -11,6 +11,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 import pillow_heif
 from PIL import Image, ImageOps, UnidentifiedImageError, features
@@ -158,7 +159,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode.startswith("I;16"):
         image = image.convert("I").point(lambda v: v / 256)
     elif image.mode in ("I", "F"):
-        low, high = image.getextrema()
+        low, high = cast(tuple[float, float], image.getextrema())  # one band in I and F
         span = (high - low) or 1
         image = image.point(lambda v: (v - low) * 255 / span)
     if image.mode in ("I", "F"):

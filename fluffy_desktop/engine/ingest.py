@@ -405,7 +405,8 @@ class _Pipeline:
         if not batch:
             return
         check_cancel(self.cancel)
-        vectors = self.clip.encode_image_batch(torch.stack([job.tensor for job in batch]))
+        tensors = [job.tensor for job in batch if job.tensor is not None]  # prepared: all are
+        vectors = self.clip.encode_image_batch(torch.stack(tensors))
         for job, vector in zip(batch, vectors, strict=True):
             job.vector, job.tensor = vector, None
 
@@ -414,9 +415,9 @@ class _Pipeline:
         if not jobs:
             return
         seq, ids = self.catalog.store([job.update() for job in jobs])
-        ok = [(i, job) for i, job in zip(ids, jobs, strict=True) if job.vector is not None]
+        ok = [(i, job.vector) for i, job in zip(ids, jobs, strict=True) if job.vector is not None]
         if ok:
-            self.index.add([i for i, _ in ok], np.stack([job.vector for _, job in ok]), seq=seq)
+            self.index.add([i for i, _ in ok], np.stack([vector for _, vector in ok]), seq=seq)
         self.index.remove([i for i, job in zip(ids, jobs, strict=True) if job.vector is None])
         for job in jobs:
             if job.vector is None:

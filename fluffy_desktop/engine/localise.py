@@ -116,7 +116,8 @@ def _scores(clip: ClipModel, image: Image.Image, boxes: list[Box], query: np.nda
         for x, y, s in boxes
     ]
     vectors = clip.encode_image_batch(torch.stack([clip.image_tensor(c) for c in crops]))
-    return vectors @ query
+    scores: np.ndarray = vectors @ query
+    return scores
 
 
 def windows_searched(

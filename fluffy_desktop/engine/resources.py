@@ -5,14 +5,16 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+PACKAGE = Path(__file__).resolve().parents[1]
+
 
 def resources_dir() -> Path:
-    """resources/ beside the package (source or editable install), or inside a bundle."""
-    candidates = [
-        Path(__file__).resolve().parents[2] / "resources",
-        Path(getattr(sys, "_MEIPASS", sys.prefix)) / "resources",
-        Path(sys.prefix) / "share" / "fluffy" / "resources",
-    ]
+    """resources/ inside the package (a wheel), beside it (the source tree, an editable
+    install) or in a PyInstaller bundle."""
+    candidates = [PACKAGE / "resources", PACKAGE.parent / "resources"]
+    bundle = getattr(sys, "_MEIPASS", None)  # packaging/fluffy.spec puts them there
+    if bundle:
+        candidates.append(Path(bundle) / "resources")
     for candidate in candidates:
         if candidate.is_dir():
             return candidate

@@ -82,6 +82,7 @@ class VectorIndex:
     def open(cls, directory: Path, dim: int, model: str, catalog: Catalog) -> VectorIndex:
         """The saved index when it matches the catalog, else one rebuilt from the catalog."""
         identity = _Identity(dim, model, catalog.catalog_id)
+        index: VectorIndex | None
         if catalog.get_meta("model") not in (None, model):
             index = cls._empty(directory, identity)  # the catalog's vectors belong to another model
         else:

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import socket
+import threading
+from collections.abc import Iterator
+from http.client import HTTPException, HTTPResponse
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
+from urllib.request import Request, urlopen
 
 import open_clip
 import torch
-from tqdm.auto import tqdm
 
+from fluffy_desktop import __version__
 from fluffy_desktop.engine.errors import ModelUnavailable, first_line
-from fluffy_desktop.engine.tasks import Progress
+from fluffy_desktop.engine.home import atomic_path
+from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
+
+DOWNLOAD_STAGE = "Downloading model"
+DOWNLOAD_CHUNK = 1 << 16  # bytes read between two looks at the cancel flag
+DOWNLOAD_TIMEOUT_S = 30.0  # a hub that sends nothing for this long has gone away
 
 
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -20,6 +29,7 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise ModelUnavailable(
             f"weights file {path} does not exist: pass --weights with an open_clip checkpoint"
         )
+    state: object
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
@@ -47,11 +57,16 @@ def _hub_files(arch: str, tag: str) -> tuple[str, list[str]]:
     return repo, ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
 
 
-def _hub_address() -> tuple[str, int]:
-    """Host and port of the hub endpoint (HF_ENDPOINT overrides huggingface.co)."""
+def _hub_endpoint() -> str:
+    """The hub's address (HF_ENDPOINT overrides huggingface.co)."""
     from huggingface_hub import constants
 
-    url = urlsplit(constants.ENDPOINT)
+    return str(constants.ENDPOINT).rstrip("/")
+
+
+def _hub_address() -> tuple[str, int]:
+    """Host and port of the hub endpoint."""
+    url = urlsplit(_hub_endpoint())
     return url.hostname or "huggingface.co", url.port or (80 if url.scheme == "http" else 443)
 
 
@@ -64,37 +79,68 @@ def _online(timeout: float = 3.0) -> bool:
     return True
 
 
-def _progress_bar(progress: Progress | None) -> type[tqdm]:
-    """A tqdm class that also reports to a Fluffy progress callback."""
-
-    class ReportingBar(tqdm):
-        def update(self, n: float | None = 1) -> bool | None:
-            shown = super().update(n)
-            if progress is not None and self.total:
-                progress("Downloading model", int(self.n), int(self.total))
-            return shown
-
-    return ReportingBar
+def _download_path(cache_dir: Path, repo: str, name: str) -> Path:
+    """Where a downloaded hub file is kept under the models folder."""
+    return cache_dir / "downloads" / repo.replace("/", "--") / name
 
 
 def cached_hub_weights(arch: str, tag: str, cache_dir: Path) -> Path | None:
-    """The weights file of a hub tag when it is already downloaded, else None (no network)."""
+    """The weights file of a hub tag when it is already downloaded, else None (no network).
+
+    Earlier builds downloaded through huggingface_hub, whose cache is looked in too."""
     from huggingface_hub import try_to_load_from_cache
 
     repo, files = _hub_files(arch, tag)
     for name in files:
+        ours = _download_path(cache_dir, repo, name)
+        if ours.is_file():
+            return ours
         found = try_to_load_from_cache(repo, name, cache_dir=str(cache_dir))
         if isinstance(found, str):
             return Path(found)
     return None
 
 
-def fetch_hub_weights(
-    arch: str, tag: str, cache_dir: Path, progress: Progress | None = None
-) -> Path:
-    """The cached weights file of a hub tag, downloading it (with progress) when not cached."""
-    from huggingface_hub import hf_hub_download
+def _chunks(response: HTTPResponse) -> Iterator[bytes]:
+    """The body in pieces as they arrive; a broken connection is a model problem, not a disk one."""
+    try:
+        while chunk := response.read1(DOWNLOAD_CHUNK):
+            yield chunk
+    except (OSError, HTTPException) as exc:
+        reason = first_line(exc)[:120] or type(exc).__name__
+        raise ModelUnavailable(f"the model download broke off ({reason}): try again") from exc
 
+
+def _save(
+    response: HTTPResponse, target: Path, progress: Progress, cancel: threading.Event | None
+) -> Path:
+    """Stream the response into target through a temporary file beside it, looking at cancel
+    between chunks: only a complete download is renamed into place."""
+    total = int(response.headers.get("Content-Length") or 0)
+    done = 0
+    progress(DOWNLOAD_STAGE, done, total)
+    with atomic_path(target) as tmp, open(tmp, "wb") as out:
+        for chunk in _chunks(response):
+            check_cancel(cancel)
+            out.write(chunk)
+            done += len(chunk)
+            progress(DOWNLOAD_STAGE, done, total)
+        if total and done != total:
+            raise ModelUnavailable(
+                f"the model download broke off ({done:,} of {total:,} bytes): try again"
+            )
+    return target
+
+
+def fetch_hub_weights(
+    arch: str,
+    tag: str,
+    cache_dir: Path,
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """The cached weights file of a hub tag, downloading it (with progress, stopping when
+    cancel is set) when not cached."""
     cached = cached_hub_weights(arch, tag, cache_dir)
     if cached is not None:
         return cached
@@ -105,11 +151,16 @@ def fetch_hub_weights(
             "reached; connect once, or pass --weights FILE (an open_clip checkpoint)"
         )
     errors = []
-    for name in files:
+    for name in files:  # the first file the hub has is the one downloaded
+        check_cancel(cancel)
+        url = f"{_hub_endpoint()}/{repo}/resolve/main/{quote(name)}"
+        request = Request(url, headers={"User-Agent": f"fluffy/{__version__}"})
         try:
-            return Path(
-                hf_hub_download(repo, name, cache_dir=cache_dir, tqdm_class=_progress_bar(progress))
-            )
-        except Exception as exc:
+            response = urlopen(request, timeout=DOWNLOAD_TIMEOUT_S)
+        except OSError as exc:  # HTTPError (no such file) and URLError are OSErrors
             errors.append(f"{name}: {first_line(exc)[:120] or type(exc).__name__}")
+            continue
+        with response:
+            target = _download_path(cache_dir, repo, name)
+            return _save(response, target, progress or no_progress, cancel)
     raise ModelUnavailable(f"cannot download {arch} weights ({tag}): {'; '.join(errors)}")

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox
+
+if TYPE_CHECKING:
+    from fluffy_desktop.engine.album import Album
+    from fluffy_desktop.gui.main_window import MainWindow
 
 CONCEPT_FILES = "Fluffy concepts (*.safetensors);;All files (*)"
 
@@ -13,11 +18,11 @@ CONCEPT_FILES = "Fluffy concepts (*.safetensors);;All files (*)"
 class ConceptActions:
     """What the concept list's menu and the import button do, on behalf of the main window."""
 
-    def __init__(self, window):
+    def __init__(self, window: MainWindow):
         self.window = window
 
     @property
-    def album(self):
+    def album(self) -> Album:
         return self.window.album
 
     def run(self, action: str, name: str) -> None:
@@ -35,7 +40,9 @@ class ConceptActions:
             if after is not None:
                 after(result)
 
-        self.window.jobs.start(lambda progress, cancel: work(), done, self.window.show_error)
+        self.window.jobs.start(
+            lambda progress, cancel: work(), done=done, error=self.window.show_error
+        )
 
     def rename(self, name: str) -> None:
         new, ok = QInputDialog.getText(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QIcon, QImage, QPainter, QPalette, QPixmap
@@ -29,6 +30,9 @@ from fluffy_desktop.gui.icons import icon
 from fluffy_desktop.gui.progress import progress_text, show_progress
 from fluffy_desktop.gui.thumbnails import Thumbnails
 from fluffy_desktop.gui.workers import Job, Jobs
+
+if TYPE_CHECKING:
+    from fluffy_desktop.engine.album import Album
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 STRIP_ICON = 96
@@ -121,7 +125,7 @@ class ConceptDialog(QDialog):
 
     def __init__(
         self,
-        album,
+        album: Album,
         jobs: Jobs,
         thumbnails: Thumbnails,
         photos: list[Path] = (),  # type: ignore[assignment]
@@ -253,8 +257,8 @@ class ConceptDialog(QDialog):
         self.suggestion.setText("Looking at the photos…")
         self.jobs.start(
             lambda progress, cancel: self.album.suggest_kinds(photos, top=3),
-            lambda kinds: self._suggested(generation, kinds),
-            lambda message: self._suggest_failed(generation, message),
+            done=lambda kinds: self._suggested(generation, kinds),
+            error=lambda message: self._suggest_failed(generation, message),
         )
 
     def _suggested(self, generation: int, kinds: list[tuple[str, float]]) -> None:
@@ -299,8 +303,8 @@ class ConceptDialog(QDialog):
             lambda progress, cancel: self.album.learn(
                 name, kind, photos, progress=progress, cancel=cancel
             ),
-            self._learned,
-            self._failed,
+            done=self._learned,
+            error=self._failed,
             progress=self._progress,
             cancelled=self._stopped,
         )
@@ -344,7 +348,12 @@ class ConceptDialog(QDialog):
 
     def reject(self) -> None:
         """Closing while learning stops the learning (nothing is saved)."""
-        self.suggest_timer.stop()
         if self.job is not None:
             self.job.cancel()
         super().reject()
+
+    def done(self, result: int) -> None:
+        """Closed: a kind suggestion still on its way is ignored (the dialog may be deleted)."""
+        self.suggest_timer.stop()
+        self._suggest_generation += 1
+        super().done(result)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -16,15 +17,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fluffy_desktop.engine.clip import DEFAULT_ARCH
+from fluffy_desktop.engine.spec import DEFAULT_ARCH, ModelSpec
 from fluffy_desktop.gui.icons import app_icon, icon
 from fluffy_desktop.gui.progress import progress_text, show_progress
 from fluffy_desktop.gui.workers import Jobs
 
+if TYPE_CHECKING:
+    from fluffy_desktop.engine.album import Album
+
 WEIGHT_FILES = "Model weights (*.safetensors *.bin *.pt *.pth);;All files (*)"
 
 
-def welcome_text(spec) -> str:
+def welcome_text(spec: ModelSpec) -> str:
     """What the model is and that it runs here; the download size for the default model."""
     size = ", about 600 MB" if spec.arch == DEFAULT_ARCH else ""
     source = (
@@ -43,7 +47,7 @@ class FirstRunPage(QWidget):
 
     ready = Signal()
 
-    def __init__(self, album, jobs: Jobs, parent=None):
+    def __init__(self, album: Album, jobs: Jobs, parent: QWidget | None = None):
         super().__init__(parent)
         self.album = album
         self.jobs = jobs
@@ -121,7 +125,7 @@ class FirstRunPage(QWidget):
         self.status.setText(text)
 
     def download(self) -> None:
-        self._run(lambda progress, cancel: self.album.clip(progress), "Connecting…")
+        self._run(lambda progress, cancel: self.album.clip(progress, cancel), "Connecting…")
 
     def choose_file(self) -> None:
         name, _ = QFileDialog.getOpenFileName(self, "Model weights file", "", WEIGHT_FILES)
@@ -136,7 +140,7 @@ class FirstRunPage(QWidget):
             return
         self._busy(True)
         self.say(title)
-        self.jobs.start(work, self._done, self._failed, progress=self._progress)
+        self.jobs.start(work, done=self._done, error=self._failed, progress=self._progress)
 
     def _progress(self, stage: str, done: int, total: int) -> None:
         show_progress(self.bar, done, total)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from fluffy_desktop.gui.workers import Job, Jobs
+
+if TYPE_CHECKING:
+    from fluffy_desktop.engine.album import Album
 
 
 class Indexer(QObject):
@@ -19,7 +23,7 @@ class Indexer(QObject):
     failed = Signal(str)
     stopped = Signal()
 
-    def __init__(self, album, jobs: Jobs, parent: QObject | None = None):
+    def __init__(self, album: Album, jobs: Jobs, parent: QObject | None = None):
         super().__init__(parent)
         self.album = album
         self.jobs = jobs
@@ -39,8 +43,8 @@ class Indexer(QObject):
         paths = [Path(p) for p in paths]
         self.job = self.jobs.start(
             lambda progress, cancel: self.album.index(paths, progress=progress, cancel=cancel),
-            self._done,
-            self._failed,
+            done=self._done,
+            error=self._failed,
             cancelled=self._cancelled,
         )
         self.started.emit(self.job)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -17,7 +20,6 @@ from PySide6.QtWidgets import (
     QToolBar,
 )
 
-from fluffy_desktop.engine.query import parse_query
 from fluffy_desktop.gui.concept_actions import ConceptActions
 from fluffy_desktop.gui.concept_dialog import ConceptDialog
 from fluffy_desktop.gui.dnd import dropped
@@ -32,7 +34,10 @@ from fluffy_desktop.gui.search_bar import SearchBar
 from fluffy_desktop.gui.side_panel import ConceptSummary, SidePanel
 from fluffy_desktop.gui.thumbnails import Thumbnails
 from fluffy_desktop.gui.watcher import FolderWatcher
-from fluffy_desktop.gui.workers import Jobs
+from fluffy_desktop.gui.workers import STOP_TIMEOUT_S, Jobs
+
+if TYPE_CHECKING:
+    from fluffy_desktop.engine.album import Album
 
 SEARCH_K = 1000  # ranked photos fetched per query (the cut-off and date sort work on these)
 MAX_GRID = 2_000_000  # photos listed in the library view
@@ -55,7 +60,7 @@ def index_summary(report) -> str:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, album, settings: QSettings, scan_at_start: bool = True):
+    def __init__(self, album: Album, settings: QSettings, scan_at_start: bool = True):
         super().__init__()
         self.album = album
         self.settings = settings
@@ -74,6 +79,7 @@ class MainWindow(QMainWindow):
         self.photo_count = 0
         self.concept_dialog: ConceptDialog | None = None
         self.preview: PreviewDialog | None = None
+        self.stopped = False  # set on closing: every worker ended within the limit
         self._generation = 0
         self.setWindowTitle("Fluffy")
         self.setWindowIcon(app_icon())
@@ -184,8 +190,9 @@ class MainWindow(QMainWindow):
         for dialog in (self.concept_dialog, self.preview):
             if dialog is not None:
                 dialog.reject()
-        self.jobs.stop_all()
-        self.thumbnails.wait()
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        jobs_ended = self.jobs.stop_all(STOP_TIMEOUT_S)
+        self.stopped = self.thumbnails.stop(deadline - time.monotonic()) and jobs_ended
         super().closeEvent(event)
 
     # --- start-up and the model -----------------------------------------------------------
@@ -196,9 +203,9 @@ class MainWindow(QMainWindow):
         self.refresh_concepts()
         if self.album.model_on_disk():
             job = self.jobs.start(
-                lambda progress, cancel: self.album.clip(progress),
-                lambda _clip: self._model_ready(),
-                self._model_missing,
+                lambda progress, cancel: self.album.clip(progress, cancel),
+                done=lambda _clip: self._model_ready(),
+                error=self._model_missing,
             )
             self.progress.track(job, "Loading the model…", cancellable=False)
         else:
@@ -235,7 +242,9 @@ class MainWindow(QMainWindow):
             return folders, [GridItem(r.path, r.when) for r in records]
 
         generation = self._generation
-        self.jobs.start(read, lambda result: self._library_read(generation, *result), self.notify)
+        self.jobs.start(
+            read, done=lambda result: self._library_read(generation, *result), error=self.notify
+        )
 
     def _library_read(self, generation: int, folders: list[Path], items: list[GridItem]) -> None:
         if folders != self.folders:
@@ -258,8 +267,8 @@ class MainWindow(QMainWindow):
     def add_folders(self, folders: list[Path]) -> None:
         self.jobs.start(
             lambda progress, cancel: self.album.add_folders(folders),
-            self._folders_added,
-            self.show_error,
+            done=self._folders_added,
+            error=self.show_error,
         )
 
     def _folders_added(self, folders: list[Path]) -> None:
@@ -278,8 +287,8 @@ class MainWindow(QMainWindow):
             return
         self.jobs.start(
             lambda progress, cancel: self.album.remove_folder(folder),
-            lambda _none: self._after_change(f"Removed {folder} from the library."),
-            self.show_error,
+            done=lambda _none: self._after_change(f"Removed {folder} from the library."),
+            error=self.show_error,
         )
 
     def _after_change(self, message: str) -> None:
@@ -330,15 +339,13 @@ class MainWindow(QMainWindow):
 
         def search(progress, cancel):
             hits = self.album.search(query, SEARCH_K)
-            items = [GridItem(hit.path, hit.when, hit.score) for hit in hits]
-            kinds = {c.name: c.kind for c in self.album.concepts.list()}
-            return items, list(dict.fromkeys(parse_query(query, kinds).concepts))
+            return [GridItem(hit.path, hit.when, hit.score) for hit in hits], list(hits.concepts)
 
         self.statusBar().showMessage(f"Searching for “{query}”…")
         self.jobs.start(
             search,
-            lambda result: self._found(generation, *result),
-            lambda message: self._search_failed(generation, message),
+            done=lambda result: self._found(generation, *result),
+            error=lambda message: self._search_failed(generation, message),
         )
 
     def _found(self, generation: int, items: list[GridItem], concepts: list[str]) -> None:
@@ -413,8 +420,8 @@ class MainWindow(QMainWindow):
     def refresh_concepts(self) -> None:
         self.jobs.start(
             lambda progress, cancel: [ConceptSummary.of(c) for c in self.album.concepts.list()],
-            self._concepts_read,
-            self.show_error,
+            done=self._concepts_read,
+            error=self.show_error,
         )
 
     def _concepts_read(self, concepts: list[ConceptSummary]) -> None:
@@ -438,6 +445,7 @@ class MainWindow(QMainWindow):
             parent=self,
         )
         self.concept_dialog.learned.connect(self._learned)
+        self._forget_when_closed(self.concept_dialog)
         self.concept_dialog.open()
 
     def _learned(self, report) -> None:
@@ -452,8 +460,10 @@ class MainWindow(QMainWindow):
         """ "Not <concept>": this photo is not it; re-tune the concept, then search again."""
         job = self.jobs.start(
             lambda progress, cancel: self.album.add_negative(name, photo, progress, cancel),
-            lambda _report: self._after_change(f"{name} re-tuned: {photo.name} is not {name}."),
-            self.show_error,
+            done=lambda _report: self._after_change(
+                f"{name} re-tuned: {photo.name} is not {name}."
+            ),
+            error=self.show_error,
         )
         self.progress.track(job, f"Re-tuning {name}…", cancellable=False)
 
@@ -520,7 +530,19 @@ class MainWindow(QMainWindow):
             self.album, self.jobs, items, row, self.preview_targets(), self
         )
         self.preview.row_changed.connect(self._preview_moved)
+        self._forget_when_closed(self.preview)
         self.preview.open()
+
+    def _forget_when_closed(self, dialog: QDialog) -> None:
+        """A closed dialog deletes itself: then the window no longer points to it."""
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(lambda _result: self._dialog_closed(dialog))
+
+    def _dialog_closed(self, dialog: QDialog) -> None:
+        if self.preview is dialog:
+            self.preview = None
+        if self.concept_dialog is dialog:
+            self.concept_dialog = None
 
     def _preview_moved(self, row: int) -> None:
         if row < self.model.rowCount():

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QRect, QRectF, Qt, Signal
+from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -25,7 +26,11 @@ from fluffy_desktop.gui.grid import GridItem, short_date
 from fluffy_desktop.gui.icons import icon
 from fluffy_desktop.gui.workers import Jobs
 
+if TYPE_CHECKING:
+    from fluffy_desktop.engine.album import Album
+
 PREVIEW_SIDE = 2048  # pixels of the longer side the preview decodes
+PREVIEW_SIZE = QSize(1000, 760)  # the dialog's size, where the screen has room for it
 VEIL = 200  # opacity (of 255) of the shade over the regions that do not match at all
 GLOW = (255, 190, 40)  # the tint of the best-matching region
 
@@ -91,7 +96,7 @@ class PreviewDialog(QDialog):
 
     def __init__(
         self,
-        album,
+        album: Album,
         jobs: Jobs,
         items: list[GridItem],
         row: int,
@@ -106,7 +111,8 @@ class PreviewDialog(QDialog):
         self._generation = 0
         self._heat_on = False
         self.setWindowTitle("Preview")
-        self.resize(1000, 760)
+        room = self.screen().availableGeometry().size()  # a small screen gets a smaller one
+        self.resize(PREVIEW_SIZE.boundedTo(QSize(room.width() * 9 // 10, room.height() * 9 // 10)))
         self.view = PhotoView(self)
         self._build(targets)
         for key, step in ((Qt.Key.Key_Left, -1), (Qt.Key.Key_Right, 1)):
@@ -183,8 +189,8 @@ class PreviewDialog(QDialog):
         path = item.path
         self.jobs.start(
             lambda progress, cancel: _decode(path),
-            lambda image: self._decoded(generation, image),
-            lambda message: self._decoded(generation, message),
+            done=lambda image: self._decoded(generation, image),
+            error=lambda message: self._decoded(generation, message),
         )
         self.row_changed.emit(row)
 
@@ -222,8 +228,8 @@ class PreviewDialog(QDialog):
         self.locate_button.setText(f"Looking for {target}…")
         self.jobs.start(
             lambda progress, cancel: self.album.locate(target, path),
-            lambda heat: self._located(generation, target, heat),
-            lambda message: self._locate_failed(generation, message),
+            done=lambda heat: self._located(generation, target, heat),
+            error=lambda message: self._locate_failed(generation, message),
         )
 
     def _located(self, generation: int, target: str, heat: np.ndarray) -> None:
@@ -234,10 +240,11 @@ class PreviewDialog(QDialog):
             self.view.show_overlay(heat_image(heat))
 
     def _locate_failed(self, generation: int, message: str) -> None:
+        if generation != self._generation:
+            return  # closed (and deleted), or moved on: the newer photo's own look decides
         self.locate_button.setChecked(False)
         self._label()
-        if generation == self._generation:
-            self.caption.setText(message)
+        self.caption.setText(message)
 
 
 def _decode(path: Path) -> QImage | str:

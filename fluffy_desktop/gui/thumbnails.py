@@ -134,6 +134,9 @@ class Thumbnails(QObject):
         """Drop the in-memory thumbnails (files may have changed); the disk cache stays valid."""
         self._memory.clear()
 
-    def wait(self) -> None:
-        """Wait until every queued load is done (at shutdown, and in tests)."""
-        self._pool.waitForDone()
+    def stop(self, timeout_s: float) -> bool:
+        """Drop the queued loads and wait timeout_s at most for those under way (at shutdown);
+        whether they all ended."""
+        with self._lock:
+            self._pending.clear()
+        return self._pool.waitForDone(max(0, int(timeout_s * 1000)))

@@ -45,7 +45,7 @@ class FolderWatcher(QObject):
 
     def watch(self, roots: list[Path]) -> None:
         """Watch these library folders and everything under them (listed in a worker)."""
-        self.jobs.start(lambda progress, cancel: folders_under(roots), self._replace)
+        self.jobs.start(lambda progress, cancel: folders_under(roots), done=self._replace)
 
     def _replace(self, folders: list[str]) -> None:
         old = self.watcher.directories()

@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 # Progress reaches the UI at most this often (engine callbacks may come per photo).
 PROGRESS_INTERVAL_S = 0.05
+# The window waits this long at most for its jobs when it closes (then the app ends anyway).
+STOP_TIMEOUT_S = 2.0
 # Workers share the GIL with the UI thread, which waits this long at most before a busy worker
 # is asked to let go of it (Python's default is 5 ms).
 GIL_SWITCH_S = 0.001
@@ -74,6 +76,32 @@ class Job(QThread):
             self.succeeded.emit(result)
 
 
+class _FastSwitching:
+    """Shortens the GIL switch interval while any job runs (in any window), then puts back
+    the interval the process had. Used from the UI thread only."""
+
+    def __init__(self) -> None:
+        self.users = 0
+        self.saved = sys.getswitchinterval()
+
+    def acquire(self) -> None:
+        if self.users == 0:
+            self.saved = sys.getswitchinterval()
+            sys.setswitchinterval(min(self.saved, GIL_SWITCH_S))
+        self.users += 1
+
+    def release(self) -> None:
+        self.users -= 1
+        if self.users == 0:
+            sys.setswitchinterval(self.saved)
+
+
+_switching = _FastSwitching()
+# Jobs still running past stop_all's limit. A QThread destroyed while it runs aborts the
+# process, so they are kept here, silenced, until the process ends (gui.app.run ends it at once).
+_abandoned: set[Job] = set()
+
+
 class Jobs(QObject):
     """Keeps running jobs alive until they end, and stops them all when the window closes.
 
@@ -87,11 +115,11 @@ class Jobs(QObject):
         super().__init__(parent)
         self._running: set[Job] = set()
         self._stopped = False
-        sys.setswitchinterval(min(sys.getswitchinterval(), GIL_SWITCH_S))
 
     def start(
         self,
         work: Work,
+        *,
         done: Callable[[Any], None] | None = None,
         error: Callable[[str], None] | None = None,
         progress: Progress | None = None,
@@ -112,12 +140,14 @@ class Jobs(QObject):
         if self._stopped:
             return job
         self._running.add(job)
+        _switching.acquire()
         job.finished.connect(lambda: self._forget(job))
         job.start()
         return job
 
     def _forget(self, job: Job) -> None:
         self._running.discard(job)
+        _switching.release()
         self.ended.emit(job)
         job.deleteLater()
 
@@ -128,10 +158,22 @@ class Jobs(QObject):
         """Whether job was started and has not ended yet (as the UI thread knows it)."""
         return job in self._running
 
-    def stop_all(self) -> None:
-        """Ask every job to stop and wait for them (called once, when the app closes)."""
+    def stop_all(self, timeout_s: float = STOP_TIMEOUT_S) -> bool:
+        """Ask every job to stop and wait for them, timeout_s at most in all (called once,
+        when the window closes). False when some still run: they are let go, and what they
+        return reaches no one."""
         self._stopped = True
-        for job in list(self._running):
+        for job in self._running:
             job.cancel()
+        deadline = time.monotonic() + timeout_s
         for job in list(self._running):
-            job.wait()
+            job.wait(max(0, int((deadline - time.monotonic()) * 1000)))
+        left = [job for job in self._running if job.isRunning()]
+        for job in left:
+            log.warning("a job still runs %.1f s after it was cancelled", timeout_s)
+            job.blockSignals(True)  # its window is going: nothing may reach it any more
+            job.setParent(None)
+            _abandoned.add(job)
+            self._running.discard(job)
+            _switching.release()
+        return not left

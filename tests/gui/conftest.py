@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import traceback
+from weakref import WeakKeyDictionary
+
 import pytest
+from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication
 
 from fluffy_desktop.engine.album import Album
@@ -11,6 +15,36 @@ from fluffy_desktop.gui.main_window import MainWindow
 from tests.photos import make_library
 
 WAIT_MS = 20_000  # generous bound for worker results on a busy two-core machine
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running(qtbot, monkeypatch):
+    """Fails a test that leaves a QThread running once its windows are closed (napari's
+    `_dangling_qthreads` is the model): closing the window must stop all of its work."""
+    started: WeakKeyDictionary[QThread, str] = WeakKeyDictionary()
+    base_start = QThread.start
+
+    def start(thread: QThread, *args) -> None:
+        started[thread] = "".join(traceback.format_stack(limit=4)[:-1])
+        base_start(thread, *args)
+
+    monkeypatch.setattr(QThread, "start", start)
+    yield
+    running = [(thread, place) for thread, place in list(started.items()) if _running(thread)]
+    for thread, _ in running:  # stop them, so the tests after this one are not disturbed
+        thread.requestInterruption()
+        getattr(thread, "cancel", lambda: None)()
+        thread.wait(WAIT_MS)
+    assert not running, "threads still running after the test, started at:\n" + "\n".join(
+        place for _, place in running
+    )
+
+
+def _running(thread: QThread) -> bool:
+    try:
+        return thread.isRunning()
+    except RuntimeError:  # its C++ object is gone: deleted, so not running
+        return False
 
 
 @pytest.fixture

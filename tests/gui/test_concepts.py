@@ -34,7 +34,7 @@ def test_dropping_photos_creates_a_concept_through_the_worker(qtbot, window, lib
         lambda: window.query_concepts == ["Fluffy"] and window.model.rowCount() > 0,
         timeout=WAIT_MS,
     )  # a search for the new concept ran
-    assert not dialog.isVisible()
+    assert window.concept_dialog is None  # it closed (and was deleted)
     qtbot.waitUntil(lambda: window.side.concepts.count() == 1, timeout=WAIT_MS)
     assert window.side.concepts.item(0).text().startswith("Fluffy\ncat · 4 photos")
     assert window.album.concepts.get("Fluffy").kind == "cat"
@@ -120,3 +120,28 @@ def test_a_concepts_examples_fill_its_mosaic_without_overlap(count):
     assert not any(a.intersects(b) for i, a in enumerate(cells) for b in cells[i + 1 :])
     covered = sum(cell.width() * cell.height() for cell in cells)
     assert covered > 0.9 * MOSAIC * MOSAIC  # no empty grey corners when there are few photos
+
+
+def test_a_closed_concept_dialog_is_deleted_and_its_late_suggestion_ignored(qtbot, window, library):
+    dialog = _dialog(qtbot, window, library[1][:3])
+    dialog.suggest_timer.timeout.emit()  # a kind suggestion still on its way when it closes
+    deleted: list[bool] = []
+    dialog.destroyed.connect(lambda: deleted.append(True))
+    dialog.reject()
+    qtbot.waitUntil(lambda: bool(deleted), timeout=WAIT_MS)
+    assert window.concept_dialog is None
+    wait_idle(qtbot, window)  # no error comes of it
+    window.open_concept_dialog(library[1][:2])  # a new one opens as before
+    assert window.concept_dialog is not None and window.concept_dialog.isVisible()
+
+
+def test_a_search_reads_the_concept_files_once(qtbot, window, library, monkeypatch):
+    window.album.learn("Fluffy", "cat", library[1][:3])
+    store = window.album.concepts
+    reads: list[int] = []
+    listed = store.list
+    monkeypatch.setattr(store, "list", lambda: reads.append(1) or listed())
+    window.search_bar.search_for("Fluffy asleep -blanket")
+    qtbot.waitUntil(lambda: window.query_concepts == ["Fluffy"], timeout=WAIT_MS)
+    wait_idle(qtbot, window)
+    assert len(reads) == 1  # by the search itself, which also names the query's concepts

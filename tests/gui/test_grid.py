@@ -6,8 +6,10 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QWidget
 
+from fluffy_desktop.gui import thumbnails as thumbnails_module
 from fluffy_desktop.gui.grid import GridItem, PhotoGrid, PhotoModel
 from fluffy_desktop.gui.thumbnails import Thumbnails
 from tests.gui.conftest import WAIT_MS
@@ -81,3 +83,19 @@ def test_thumbnails_load_off_thread_and_come_back_from_the_disk_cache(qtbot, tmp
         second.get(photos[0])
     assert blocker.args[0] == str(photos[0]) and not blocker.args[1].isNull()
     assert sorted(cache.rglob("*.jpg")) == cached
+
+
+def test_stopping_thumbnails_drops_the_queue_and_waits_only_for_loads_under_way(
+    qtbot, tmp_path, monkeypatch
+):
+    def slow(path: Path, cache_dir: Path) -> QImage:
+        time.sleep(0.1)
+        return QImage()
+
+    monkeypatch.setattr(thumbnails_module, "render_thumbnail", slow)
+    thumbnails = Thumbnails(tmp_path)
+    for i in range(100):  # 5 s of loading on two threads
+        thumbnails.get(tmp_path / f"{i}.jpg")
+    started = time.monotonic()
+    assert thumbnails.stop(timeout_s=WAIT_MS / 1000)
+    assert time.monotonic() - started < 2.0  # the two loads under way, not the queue

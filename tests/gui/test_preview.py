@@ -57,3 +57,24 @@ def test_a_closed_preview_lets_go_of_its_photo(qtbot, window):
     assert window.preview is not first
     qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=WAIT_MS)
     assert first.view.image is None  # the late result was ignored
+
+
+def test_a_closed_preview_is_deleted_and_its_late_result_ignored(qtbot, window):
+    window.open_preview(0)
+    preview = window.preview
+    qtbot.waitUntil(lambda: preview.view.image is not None, timeout=WAIT_MS)
+    preview.step(1)  # a decode still running when the preview closes
+    deleted: list[bool] = []
+    preview.destroyed.connect(lambda: deleted.append(True))
+    preview.reject()
+    qtbot.waitUntil(lambda: bool(deleted), timeout=WAIT_MS)
+    assert window.preview is None
+    qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=WAIT_MS)  # no error comes of it
+
+
+def test_the_preview_fits_the_screen(qtbot, window):
+    window.open_preview(0)
+    preview, room = window.preview, window.screen().availableGeometry()
+    assert preview.width() <= room.width() and preview.height() <= room.height()
+    preview.reject()
+    qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=WAIT_MS)

@@ -8,7 +8,10 @@ import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import open_clip
@@ -27,6 +30,8 @@ from fluffy_desktop.engine.errors import FluffyError
 from fluffy_desktop.engine.images import read_photo
 from fluffy_desktop.engine.ingest import index_library
 from fluffy_desktop.engine.tasks import Progress, no_progress
+
+T = TypeVar("T")
 
 BENCH_KEYS = (
     "raw_images_per_s",
@@ -104,7 +109,7 @@ def queries() -> list[str]:
     return texts
 
 
-def _timed(work) -> tuple[object, float]:
+def _timed(work: Callable[[], T]) -> tuple[T, float]:
     started = time.perf_counter()
     result = work()
     return result, time.perf_counter() - started
@@ -158,7 +163,7 @@ def query_times(album: Album, progress: Progress) -> list[float]:
     times = []
     for i, text in enumerate(texts[WARM_QUERIES : WARM_QUERIES + TIMED_QUERIES]):
         progress("Timing queries", i, TIMED_QUERIES)
-        _, seconds = _timed(lambda text=text: album.search(text, 20))
+        _, seconds = _timed(partial(album.search, text, 20))
         times.append(seconds * 1000)
     return times
 
@@ -218,7 +223,7 @@ def run_bench(
     folder = bench_photos(workdir, photos, photo_size, progress)
     paths = sorted(folder.glob("bench-*.jpg"))
     progress("Timing the model", 0, 1)
-    doc = {"raw_images_per_s": round(raw_rate(clip, paths), 2)}
+    doc: dict[str, object] = {"raw_images_per_s": round(raw_rate(clip, paths), 2)}
     with (
         tempfile.TemporaryDirectory(prefix="bench-home-", dir=workdir) as home,
         bench_album(Path(home), clip) as album,

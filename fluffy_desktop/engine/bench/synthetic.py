@@ -22,7 +22,8 @@ CHUNK = 50_000
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    return (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    unit: np.ndarray = (vectors / np.maximum(norms, 1e-12)).astype(np.float32)
+    return unit
 
 
 class ClusteredVectors:
@@ -42,7 +43,8 @@ class ClusteredVectors:
 
     def _noise(self, n: int, spread: float) -> np.ndarray:
         z = self.rng.standard_normal((n, self.mix.shape[0]), dtype=np.float32)
-        return spread * (z @ self.mix)
+        noise: np.ndarray = spread * (z @ self.mix)
+        return noise
 
     def sample(self, n: int) -> np.ndarray:
         """n new normalised vectors (photos of random events)."""
