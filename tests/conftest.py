@@ -45,3 +45,16 @@ def tiny_env(tiny_model_files, tmp_path, monkeypatch) -> dict[str, str]:
         FLUFFY_DEVICE="cpu",
     )
     return env
+
+
+@pytest.fixture(scope="session")
+def world_home(tmp_path_factory):
+    """The seed-0 world gallery indexed with the shipped world model in a home of its own, and
+    the cat of the set learned as "Fluffy" from its five shots: (setup, home path)."""
+    from fluffy_desktop.engine.evaluate.world.run import prepare, world_spec
+
+    folder = tmp_path_factory.mktemp("world")
+    setup = prepare(folder, 0, world_spec("cpu"), None, lambda *_: None)
+    setup.album.learn("Fluffy", "cat", setup.shots[0])
+    setup.album.close()
+    return setup, folder / "home"

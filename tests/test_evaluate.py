@@ -165,19 +165,20 @@ class FakeInverter:
 
 @pytest.fixture
 def fake_run(tmp_path, monkeypatch):
-    """run_pervl on the DF2 set with the fake model; records what learn_word was given."""
+    """run_pervl on the DF2 set with the fake model; records what learn_concept was given."""
     data, captions, coarse = make_deepfashion(tmp_path)
     images = {gallery_red(i): e((i, 1)) for i in range(GALLERY)}
     images |= {pool_red(pair): shot for pair, (_, shot, _, _) in CONCEPTS.items()}
     clip = FakeClip({filled: vector for *_, filled, vector in CAPTIONS}, images)
     learned = []
 
-    def fake_learn(clip, kind, shots, negatives, init, settings):
-        learned.append((kind, len(shots), init.numpy().copy()))
+    def fake_learn(clip, kind, shots, negatives, inverter, library, settings):
+        init = inverter.predict(clip.encode_images(shots))
+        learned.append((kind, len(shots), init.numpy().copy(), library))
         tuned = next(word for k, _, _, word in CONCEPTS.values() if k == kind)
         return torch.from_numpy(tuned), {}
 
-    monkeypatch.setattr(pervl_module, "learn_word", fake_learn)
+    monkeypatch.setattr(pervl_module, "learn_concept", fake_learn)
     doc = run_pervl(clip, data, captions, coarse, inverter=FakeInverter())
     return doc, clip, learned
 
@@ -196,12 +197,22 @@ def test_concepts_are_spoken_of_as_kind_and_word(fake_run):
     assert "a skirt * poses on a couch." in clip.prompts
     assert "behind a trousers * , another person sits." in clip.prompts
     assert "an outwear * walks." in clip.prompts
-    assert [(kind, shots) for kind, shots, _ in learned] == [
+    assert [(kind, shots) for kind, shots, _, _ in learned] == [
         ("skirt", 5),
         ("trousers", 5),
         ("outwear", 5),
     ]
     np.testing.assert_array_equal(learned[0][2], CONCEPTS["11"][2])  # tuning starts from f_θ
+
+
+def test_eval_learns_as_the_app_does_with_the_gallery_as_library(fake_run):
+    """The same stage 2 as Album.learn: the gallery's average photo is the library contrast."""
+    _, clip, learned = fake_run
+    gallery = clip.encode_images(
+        [Image.new("RGB", (4, 4), (gallery_red(i), 0, 0)) for i in range(GALLERY)]
+    )
+    for *_, library in learned:
+        np.testing.assert_allclose(library, gallery.mean(axis=0), atol=1e-6)
 
 
 def test_ranks_and_metrics_from_known_scores():
@@ -267,7 +278,12 @@ def test_ytvos_layout_and_text_ranks(tmp_path, monkeypatch):
     images |= {200 + 15 * i: e((i, 1)) for i in range(3)}
     clip = FakeClip({filled: vector for *_, filled, vector in YTVOS_ROWS}, images)
     monkeypatch.setattr(
-        pervl_module, "learn_word", lambda clip, kind, shots, neg, init, s: (init, {})
+        pervl_module,
+        "learn_concept",
+        lambda clip, kind, shots, neg, inverter, library, s: (
+            inverter.predict(clip.encode_images(shots)),
+            {},
+        ),
     )
     doc = run_pervl(clip, data, captions, inverter=FakeInverter3())
     assert doc["dataset"] == "ytvos" and doc["queries"] == 3 and doc["skipped"] == 0

@@ -18,14 +18,14 @@ from PIL import Image
 from fluffy_desktop.engine.catalog import Catalog, PhotoRecord, content_digest
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.concepts.inverter import Inverter, train_inverter
-from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_word
+from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_concept
 from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
 from fluffy_desktop.engine.errors import BadQuery, FluffyError, PhotoUnreadable
 from fluffy_desktop.engine.home import Home, atomic_write_bytes, default_home
 from fluffy_desktop.engine.images import DecodeFailure, load_display_image, read_photo
 from fluffy_desktop.engine.ingest import IndexReport, index_library
 from fluffy_desktop.engine.localise import LOCATE_SIDE, heatmap
-from fluffy_desktop.engine.query import parse_query, query_vector
+from fluffy_desktop.engine.query import ParsedQuery, parse_query, query_vector
 from fluffy_desktop.engine.resources import resource
 from fluffy_desktop.engine.tasks import Progress, no_progress
 from fluffy_desktop.engine.vectors import VectorIndex
@@ -46,6 +46,12 @@ class SearchHit:
 
     def to_json(self) -> dict:
         return {"path": str(self.path), "score": round(self.score, 6)}
+
+
+class SearchHits(list[SearchHit]):
+    """Ranked photos, best first, and the concepts the query searched for (in its order)."""
+
+    concepts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -144,11 +150,13 @@ class Album:
         except (FluffyError, RuntimeError):
             return False
 
-    def clip(self, progress: Progress | None = None) -> ClipModel:
+    def clip(
+        self, progress: Progress | None = None, cancel: threading.Event | None = None
+    ) -> ClipModel:
         """The loaded model (loading or downloading it on first use)."""
         with self._model_lock:
             if self._clip is None:
-                self._clip = ClipModel.load(self.spec, self.home.models_dir, progress)
+                self._clip = ClipModel.load(self.spec, self.home.models_dir, progress, cancel)
             return self._clip
 
     def vector_index(self) -> VectorIndex:
@@ -190,7 +198,7 @@ class Album:
     ) -> IndexReport:
         """Add `paths` (if any) and index them incrementally; with none, re-scan every folder."""
         roots = self.add_folders(paths) if paths else self.folders()
-        clip, index = self.clip(progress), self.vector_index()
+        clip, index = self.clip(progress, cancel), self.vector_index()
         with self._write_lock:
             return index_library(self.catalog, index, clip, roots, progress, cancel)
 
@@ -199,16 +207,25 @@ class Album:
         return self.catalog.recent(limit, offset)
 
     # --- search ---------------------------------------------------------------------------
-    def search(self, text: str, k: int = 20) -> list[SearchHit]:
+    def search(self, text: str, k: int = 20) -> SearchHits:
         """Free text with concept names, -negatives, or a photo path (similar photos)."""
         if k < 1:
             raise BadQuery("-k must be at least 1")
-        return self.nearest(self.query_vector(text), k)
+        parsed, concepts = self._parse(text)
+        hits = SearchHits(self.nearest(self._vector(parsed, concepts), k))
+        hits.concepts = tuple(dict.fromkeys(parsed.concepts))
+        return hits
 
     def query_vector(self, text: str) -> np.ndarray:
         """The normalised embedding a query stands for (concepts injected, negatives applied)."""
+        return self._vector(*self._parse(text))
+
+    def _parse(self, text: str) -> tuple[ParsedQuery, dict[str, Concept]]:
+        """The parsed query, and the concepts by name (each concept file read once)."""
         concepts = {concept.name: concept for concept in self.concepts.list()}
-        parsed = parse_query(text, {name: concept.kind for name, concept in concepts.items()})
+        return parse_query(text, {n: c.kind for n, c in concepts.items()}), concepts
+
+    def _vector(self, parsed: ParsedQuery, concepts: dict[str, Concept]) -> np.ndarray:
         if parsed.image is not None:
             return self.photo_vector(parsed.image)
         clip = self.clip()
@@ -232,8 +249,11 @@ class Album:
             Path(path).resolve()
         )
         if record is not None and record.status == "ok":
-            return self.catalog.vectors_for([record.id])[0]
-        return self.clip().encode_images([self._decode(Path(path))])[0]
+            vectors = self.catalog.vectors_for([record.id])
+        else:
+            vectors = self.clip().encode_images([self._decode(Path(path))])
+        vector: np.ndarray = vectors[0]
+        return vector
 
     def locate(self, text: str, photo: Path) -> np.ndarray:
         """Where a query (e.g. a concept name) is in a photo: a heat map in [0, 1], rows × cols."""
@@ -290,16 +310,18 @@ class Album:
         negative_images = [self._decode(p) for p in negatives]
         clip = self.clip()
         settings = settings or LearnSettings()
-        word, stats = learn_word(
+        word, stats = learn_concept(
             clip,
             kind,
             shots,
             negative_images,
-            self._inverter_guess(clip, shots),
+            Inverter.load(self.home.inverters_dir, clip.identity)
+            if settings.use_inverter
+            else None,
+            self._library_average(),
             settings,
             progress or no_progress,
             cancel,
-            library=self._library_average(),
         )
         concept = Concept(
             name=name.strip(),
@@ -325,10 +347,11 @@ class Album:
         self.concepts.check_name(name)
         return kind.strip()
 
-    def _inverter_guess(self, clip: ClipModel, shots: list[Image.Image]) -> torch.Tensor | None:
-        """f_θ's first guess at the word, when an inverter was trained for this model."""
-        inverter = Inverter.load(self.home.inverters_dir, clip.identity)
-        return inverter.predict(clip.encode_images(shots)) if inverter else None
+    def inverter_guess(self, shot_vectors: np.ndarray) -> torch.Tensor | None:
+        """f_θ's first guess at the word from the shots' embeddings, when an inverter was
+        trained for this model."""
+        inverter = Inverter.load(self.home.inverters_dir, self.clip().identity)
+        return inverter.predict(shot_vectors) if inverter else None
 
     def _library_average(self) -> np.ndarray | None:
         """The mean embedding of (a sample of) the library's photos, which learning contrasts."""
@@ -391,6 +414,7 @@ class Album:
         """What is in the library, without loading the model."""
         return {
             "home": str(self.home.root),
+            "log": str(self.home.log_file),
             "folders": [str(p) for p in self.folders()],
             "photos": self.catalog.count("ok"),
             "failed": self.catalog.count("failed"),

@@ -32,7 +32,7 @@ from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 from torch import nn
 
-from fluffy_desktop.engine.clip import ClipModel
+from fluffy_desktop.engine.clip import PLACEHOLDER, ClipModel
 from fluffy_desktop.engine.concepts import wordsets
 from fluffy_desktop.engine.concepts.prompts import CYCLE_TEMPLATES, fill
 from fluffy_desktop.engine.concepts.store import header_metadata
@@ -160,6 +160,11 @@ def _first_rows(clip: ClipModel, names: list[str]) -> torch.Tensor:
     return torch.stack([clip.word_rows(name)[0] for name in names]).float()
 
 
+def _article_word(source: wordsets.SetSource, entry: int) -> str | None:
+    """What the slot's article agrees with: the true name when the slot is a bare word."""
+    return source.names[entry] if source.slots[entry] == PLACEHOLDER else None
+
+
 def _losses(
     clip: ClipModel,
     net: DeepSet,
@@ -173,7 +178,8 @@ def _losses(
     sets, chosen = source.sample(batch_size, SET_SIZE, generator)
     sets = sets.to(clip.device)
     words = net(sets)
-    prompts = [fill(template, source.slots[i]) for i in chosen]
+    # A bare "*" takes the true name's article, so prediction and target differ only in the word.
+    prompts = [fill(template, source.slots[i], _article_word(source, i)) for i in chosen]
     predicted = clip.encode_tokens(clip.tokenize(prompts), words)
     with torch.no_grad():
         target = clip.encode_tokens(

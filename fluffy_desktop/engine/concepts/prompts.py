@@ -62,22 +62,21 @@ CAPTION_TEMPLATES: tuple[str, ...] = (
     "a bright photo of a {}",
 )
 
-_ARTICLE = re.compile(r"\b([Aa])n? (?=\S)")
+_SLOT_ARTICLE = re.compile(r"\b([Aa])n? $")
 
 
-def _article(match: re.Match, following: str) -> str:
-    vowel = following[:1].lower() in "aeiou"
-    return f"{match.group(1)}{'n' if vowel else ''} "
-
-
-def fill(template: str, text: str) -> str:
-    """Put text in the template's slot, choosing "a"/"an" for the word that follows.
+def fill(template: str, text: str, article_for: str | None = None) -> str:
+    """Put text in the template's slot; the article just before the slot ("a"/"an") agrees
+    with `article_for` (default: the text). No other article in the template changes.
 
     A placeholder is always spaced from its neighbours, since the tokenizer merges "*" with
     touching punctuation into another token.
     """
-    filled = template.replace("{}", text.strip())
-    filled = _ARTICLE.sub(lambda m: _article(m, filled[m.end() :]), filled)
+    before, slot, after = template.partition("{}")
+    if slot:
+        vowel = (article_for or text).strip()[:1].lower() in "aeiou"
+        before = _SLOT_ARTICLE.sub(lambda m: f"{m.group(1)}{'n' if vowel else ''} ", before)
+    filled = f"{before}{text.strip()}{after}" if slot else template
     return " ".join(filled.replace(PLACEHOLDER, f" {PLACEHOLDER} ").split())
 
 

@@ -18,7 +18,7 @@ import torch
 
 from fluffy_desktop.engine.clip import ClipModel
 from fluffy_desktop.engine.concepts.inverter import Inverter
-from fluffy_desktop.engine.concepts.learn import LearnSettings, kind_word, learn_word
+from fluffy_desktop.engine.concepts.learn import LearnSettings, kind_word, learn_concept
 from fluffy_desktop.engine.concepts.prompts import concept_slot, fill
 from fluffy_desktop.engine.errors import FluffyError
 from fluffy_desktop.engine.evaluate.dataset import PervlSet, Query, load_pervl
@@ -65,14 +65,18 @@ def concept_vectors(
     shots: list,
     inverter: Inverter | None,
     settings: LearnSettings,
+    library: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Each method's query vectors (len(queries) × dim) for one concept's captions."""
+    """Each method's query vectors (len(queries) × dim) for one concept's captions.
+
+    `library`: the gallery's mean embedding, which stage 2 contrasts as the app contrasts
+    the user's library (the same `learn_concept` path the app runs)."""
     shot_vectors = clip.encode_images(shots)
     average = _normalise(shot_vectors.mean(axis=0))
     text = clip.encode_texts([fill(q.template, kind) for q in queries])
     prompts = [fill(q.template, concept_slot(kind)) for q in queries]
     init = inverter.predict(shot_vectors) if inverter else kind_word(clip, kind)
-    word, _ = learn_word(clip, kind, shots, (), init, settings)
+    word, _ = learn_concept(clip, kind, shots, (), inverter, library, settings)
     return {
         "text": text,
         "avgim": np.repeat(average[None], len(queries), axis=0),
@@ -103,7 +107,9 @@ def evaluate_set(
         progress("Learning the concepts", done, len(by_concept))
         picked = sample_shots(pervl.pools[concept], shots, seed, concept)
         images = [read_photo(path, clip.image_size) for path in picked]
-        found = concept_vectors(clip, queries[0].kind, queries, images, inverter, settings)
+        found = concept_vectors(
+            clip, queries[0].kind, queries, images, inverter, settings, gallery.mean(axis=0)
+        )
         for method in METHODS:
             vectors[method].append(found[method])
         order += queries

@@ -1,0 +1,179 @@
+"""The world model: a small open_clip CLIP trained contrastively on world scenes, on CPU.
+
+`fluffy eval world train` runs `train_world_model`; the result ships in resources/world/ and
+loads like any model (`--model world-clip.json --weights world-clip.safetensors`). Its header
+records the world version and the config it was trained with, so a stale file is detected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import open_clip
+import torch
+import torch.nn.functional as F
+from safetensors.torch import save as save_tensors
+
+from fluffy_desktop.engine.concepts.store import header_metadata
+from fluffy_desktop.engine.evaluate.world.scene import caption, random_scene, render
+from fluffy_desktop.engine.evaluate.world.things import WORLD_VERSION
+from fluffy_desktop.engine.home import atomic_write_bytes
+from fluffy_desktop.engine.resources import resource
+from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
+
+MODEL_NAME = "world-clip"
+INFO_KEY = "fluffy-world-model"
+WORLD_CONFIG = {
+    "embed_dim": 128,
+    "vision_cfg": {"image_size": 64, "layers": 4, "width": 128, "head_width": 32, "patch_size": 8},
+    "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 128, "heads": 4, "layers": 3},
+}
+LOGIT_SCALE_MAX = 100.0
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    steps: int = 1300
+    batch: int = 256
+    lr: float = 1e-3
+    weight_decay: float = 0.1
+    warmup: int = 200
+    seed: int = 0
+
+
+def config_digest(config: dict = WORLD_CONFIG) -> str:
+    return hashlib.blake2b(json.dumps(config, sort_keys=True).encode(), digest_size=8).hexdigest()
+
+
+def shipped_model() -> tuple[Path, Path]:
+    """(config, weights) of the world model that ships in resources/world/."""
+    return resource(f"world/{MODEL_NAME}.json"), resource(f"world/{MODEL_NAME}.safetensors")
+
+
+def model_info(weights: Path) -> dict:
+    """The training record in a world model file's header."""
+    with open(weights, "rb") as handle:
+        head = handle.read(8)
+        size = int.from_bytes(head, "little")
+        data = head + handle.read(size)
+    return json.loads(header_metadata(data)[INFO_KEY])
+
+
+def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """open_clip's rule: no decay for gains, biases and the logit scale."""
+    decay, rest = [], []
+    for name, param in model.named_parameters():
+        plain = param.ndim < 2 or "ln" in name or "bias" in name or "logit_scale" in name
+        (rest if plain else decay).append(param)
+    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
+
+
+def _schedule(settings: TrainSettings):
+    warmup = min(settings.warmup, max(1, settings.steps // 5))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        done = (step - warmup) / max(1, settings.steps - warmup)
+        return 0.5 * (1 + math.cos(math.pi * done))
+
+    return factor
+
+
+class _Batches(torch.utils.data.IterableDataset):
+    """Endless seeded batches of (pixels, caption tokens), drawn in a worker process."""
+
+    def __init__(self, seed: int, size: int, preprocess, tokenizer):
+        self.seed, self.size, self.preprocess, self.tokenizer = seed, size, preprocess, tokenizer
+
+    def __iter__(self):
+        rng = random.Random(self.seed)
+        while True:
+            scenes = [random_scene(rng) for _ in range(self.size)]
+            pixels = torch.stack([self.preprocess(render(scene).image) for scene in scenes])
+            yield pixels, self.tokenizer([caption(scene, rng) for scene in scenes])
+
+
+def _step_loss(
+    model: torch.nn.Module, pixels: torch.Tensor, tokens: torch.Tensor
+) -> tuple[torch.Tensor, float]:
+    """The symmetric CLIP loss and the in-batch image→text accuracy."""
+    images = F.normalize(model.encode_image(pixels), dim=-1)
+    texts = F.normalize(model.encode_text(tokens), dim=-1)
+    logits = model.logit_scale.exp() * images @ texts.T
+    targets = torch.arange(len(pixels))
+    loss = (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
+    accuracy = float((logits.argmax(dim=1) == targets).float().mean())
+    return loss, accuracy
+
+
+def train_world_model(
+    folder: Path,
+    settings: TrainSettings = TrainSettings(),
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+) -> dict:
+    """Train the world model and write world-clip.json and world-clip.safetensors (float16)."""
+    progress = progress or no_progress
+    folder.mkdir(parents=True, exist_ok=True)
+    config_path = folder / f"{MODEL_NAME}.json"
+    atomic_write_bytes(config_path, json.dumps(WORLD_CONFIG, indent=2).encode())
+    open_clip.add_model_config(config_path)
+    torch.manual_seed(settings.seed)
+    model, _, preprocess = open_clip.create_model_and_transforms(MODEL_NAME, pretrained=None)
+    tokenizer = open_clip.get_tokenizer(MODEL_NAME)
+    optimizer = torch.optim.AdamW(_param_groups(model, settings.weight_decay), lr=settings.lr)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, _schedule(settings))
+    batches = torch.utils.data.DataLoader(
+        _Batches(settings.seed, settings.batch, preprocess, tokenizer),
+        batch_size=None,
+        num_workers=1,
+    )
+    started, history = time.perf_counter(), []
+    model.train()
+    for step, (pixels, tokens) in zip(range(settings.steps), batches, strict=False):
+        check_cancel(cancel)
+        loss, accuracy = _step_loss(model, pixels, tokens)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        with torch.no_grad():
+            model.logit_scale.clamp_(0, math.log(LOGIT_SCALE_MAX))
+        history.append((loss.item(), accuracy))
+        progress("Training the world model", step + 1, settings.steps)
+    tail = history[-50:]
+    info = {
+        "world": WORLD_VERSION,
+        "config": config_digest(),
+        "steps": settings.steps,
+        "batch": settings.batch,
+        "seed": settings.seed,
+        "loss_last": round(sum(h[0] for h in tail) / len(tail), 4),
+        "accuracy_last": round(sum(h[1] for h in tail) / len(tail), 4),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    state = {k: v.detach().half().contiguous() for k, v in model.state_dict().items()}
+    data = save_tensors(state, metadata={INFO_KEY: json.dumps(info)})
+    atomic_write_bytes(folder / f"{MODEL_NAME}.safetensors", data)
+    return info
+
+
+def train_world(
+    folder: Path, seed: int = 0, steps: int | None = None, progress: Progress | None = None
+) -> dict:
+    """`eval world train`: the model files' paths and the training record."""
+    settings = TrainSettings(seed=seed) if steps is None else TrainSettings(steps=steps, seed=seed)
+    info = train_world_model(Path(folder), settings, progress)
+    config, weights = (
+        Path(folder) / f"{MODEL_NAME}.json",
+        Path(folder) / f"{MODEL_NAME}.safetensors",
+    )
+    return {"config_file": str(config), "weights_file": str(weights), **info}

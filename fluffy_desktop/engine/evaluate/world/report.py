@@ -1,0 +1,35 @@
+"""The `eval world` document as a readable table."""
+
+from __future__ import annotations
+
+
+def format_world(doc: dict) -> str:
+    """Metrics in percent: retrieval per method, identity precision, locate IoU."""
+    lines = [
+        f"Semantic world (seed {doc['seed']}): {doc['individuals']} held-out individuals, "
+        f"{doc['queries']} in-context queries, {doc['gallery']} gallery photos; percent",
+        f"  {'method':<14}{'MRR':>8}{'R@1':>8}{'R@5':>8}{'R@10':>8}{'ident@6':>9}",
+    ]
+    for method, values in doc["methods"].items():
+        cells = "".join(f"{values[key]:>8.2f}" for key in ("mrr", "r1", "r5", "r10"))
+        lines.append(f"  {method:<14}{cells}{doc['identity_precision'][method]:>9.2f}")
+    lines.append(f"  locate: mean IoU {doc['locate_iou']:.2f} on the individuals' photos")
+    lines.append(
+        f"  palavra_init starts from {doc['init']}; learning took {doc['learn_seconds']:.2f} s "
+        f"per concept ({doc['model']})"
+    )
+    return "\n".join(lines)
+
+
+def format_ablations(doc: dict) -> str:
+    """One line per stage-2 variant: palavra's MRR, R@1 and identity precision (percent)."""
+    lines = [
+        f"Stage-2 variants on the semantic world (seed {doc['seed']}); percent",
+        f"  {'variant':<28}{'MRR':>8}{'R@1':>8}{'ident@6':>9}{'s/concept':>11}",
+    ]
+    for name, values in doc["variants"].items():
+        cells = f"{values['mrr']:>8.2f}{values['r1']:>8.2f}{values['identity']:>9.2f}"
+        lines.append(f"  {name:<28}{cells}{values['learn_seconds']:>11.2f}")
+    base = ", ".join(f"{m} {v:.2f}" for m, v in doc["baselines_mrr"].items())
+    lines.append(f"  baselines (MRR): {base}")
+    return "\n".join(lines)

@@ -1,0 +1,52 @@
+"""The semantic test tier: search quality on the world model, through the app's own path.
+
+`fluffy eval world --json` runs once (seed 0, fresh home, no inverter: learning starts from the
+kind word). Measured there: palavra MRR 92.1, avgim_text 88.0, the kind word (palavra_init)
+30.3; identity precision 81.2 for the learned word, 10.4 for "a cat". The thresholds sit a
+few points below those figures and far above what a word that learned nothing gives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import pytest
+
+from fluffy_desktop.cli import main
+
+pytestmark = pytest.mark.semantic
+PALAVRA_MRR = 85.0  # percent
+IDENTITY = 70.0  # percent of the top six that show the individual
+
+
+@pytest.fixture(scope="module")
+def world_doc(tmp_path_factory) -> dict:
+    """`fluffy eval world --json`, run in-process in a fresh home."""
+    home = tmp_path_factory.mktemp("world-home")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["--home", str(home), "--device", "cpu", "eval", "world", "--json"])
+    assert code == 0
+    return json.loads(out.getvalue())
+
+
+def test_the_document_has_the_eval_shape(world_doc):
+    assert world_doc["dataset"] == "world" and world_doc["queries"] == 48
+    assert set(world_doc["methods"]) == {"text", "avgim", "avgim_text", "palavra_init", "palavra"}
+    for values in world_doc["methods"].values():
+        assert set(values) == {"mrr", "r1", "r5", "r10"}
+    assert world_doc["init"] == "kind word"
+
+
+def test_a_learned_word_finds_its_individual_in_context(world_doc):
+    methods = world_doc["methods"]
+    assert methods["palavra"]["mrr"] >= PALAVRA_MRR
+    assert methods["palavra"]["mrr"] >= methods["avgim_text"]["mrr"]
+    assert methods["palavra"]["mrr"] >= methods["palavra_init"]["mrr"] + 30
+
+
+def test_the_name_alone_finds_the_individuals_photos(world_doc):
+    assert world_doc["identity_precision"]["palavra"] >= IDENTITY
+    assert world_doc["identity_precision"]["text"] < IDENTITY - 30

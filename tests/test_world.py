@@ -1,0 +1,103 @@
+"""The semantic test world: seeded scenes, held-out combinations, masks, the shipped model."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter
+
+import numpy as np
+
+from fluffy_desktop.engine.clip import ClipModel, ModelSpec
+from fluffy_desktop.engine.evaluate.world.gallery import build_world_set, look_alikes
+from fluffy_desktop.engine.evaluate.world.model import (
+    WORLD_CONFIG,
+    config_digest,
+    model_info,
+    shipped_model,
+    train_world,
+)
+from fluffy_desktop.engine.evaluate.world.places import PLACES
+from fluffy_desktop.engine.evaluate.world.run import world_spec
+from fluffy_desktop.engine.evaluate.world.scene import caption, random_scene, render
+from fluffy_desktop.engine.evaluate.world.things import (
+    COLOURS,
+    KINDS,
+    PATTERNS,
+    WORLD_VERSION,
+    is_held_out,
+)
+
+
+def test_the_world_is_the_same_for_the_same_seed():
+    first, again, other = build_world_set(3), build_world_set(3), build_world_set(4)
+    assert first == again and first != other
+    pixels = [np.asarray(render(s).image) for s in (first.gallery[7], again.gallery[7])]
+    assert np.array_equal(*pixels)
+
+
+def test_training_scenes_cover_the_vocabulary_and_never_show_a_held_out_combination():
+    rng = random.Random(0)
+    scenes = [random_scene(rng) for _ in range(600)]
+    things = [placed.individual for scene in scenes for placed in scene.things]
+    assert not any(is_held_out(thing.combination) for thing in things)
+    assert {t.kind for t in things} == set(KINDS) and len(KINDS) >= 8
+    assert {t.colour for t in things} == set(COLOURS) and len(COLOURS) >= 10
+    assert {t.pattern for t in things} == set(PATTERNS) and len(PATTERNS) >= 4
+    assert {s.place for s in scenes} == set(PLACES) and len(PLACES) >= 6
+    assert 1 < Counter(len(s.things) for s in scenes)[2] < 600
+
+
+def test_evaluated_individuals_are_held_out_and_their_look_alikes_differ():
+    world = build_world_set(0)
+    assert [ind.kind for ind in world.individuals] == list(KINDS)
+    for individual in world.individuals:
+        assert is_held_out(individual.combination) and individual.pattern != "plain"
+        for other in look_alikes(individual, random.Random(1)):
+            assert other.kind == individual.kind and other.combination != individual.combination
+            assert other.pattern_colour != other.colour
+    for number in range(len(world.individuals)):
+        assert [world.gallery[world.target(number, p)].place for p in PLACES] == list(PLACES)
+
+
+def test_every_thing_has_a_mask_where_it_was_drawn():
+    rng = random.Random(5)
+    for scene in [random_scene(rng) for _ in range(40)]:
+        drawn = render(scene)
+        assert len(drawn.masks) == len(scene.things)
+        for mask in drawn.masks:
+            assert mask.shape == (128, 128) and mask.sum() > 20
+        if len(drawn.masks) == 2:
+            assert not (drawn.masks[0] & drawn.masks[1]).any()
+
+
+def test_captions_name_the_kind_and_only_true_attributes():
+    rng = random.Random(2)
+    for scene in [random_scene(rng) for _ in range(200)]:
+        text = caption(scene, rng)
+        for placed in scene.things:
+            assert placed.individual.kind in text
+        named = {c for c in COLOURS if f" {c} " in f" {text} "}
+        assert named <= {c for p in scene.things for c in p.individual.combination[1::2] if c}
+
+
+def test_the_shipped_world_model_matches_this_world_and_config():
+    config, weights = shipped_model()
+    assert json.loads(config.read_text()) == WORLD_CONFIG
+    info = model_info(weights)
+    assert info["world"] == WORLD_VERSION, "the world changed: run `fluffy eval world train`"
+    assert info["config"] == config_digest()
+    assert weights.stat().st_size <= 30 * 2**20
+
+
+def test_the_world_model_loads_like_any_model_file(tmp_path):
+    clip = ClipModel.load(world_spec("cpu"), tmp_path)
+    assert clip.dim == WORLD_CONFIG["embed_dim"] and clip.image_size == 64
+
+
+def test_world_training_writes_a_loadable_model_with_its_record(tmp_path):
+    doc = train_world(tmp_path / "out", seed=1, steps=2)
+    assert doc["steps"] == 2 and doc["world"] == WORLD_VERSION
+    assert model_info(tmp_path / "out" / "world-clip.safetensors")["seed"] == 1
+    spec = ModelSpec(doc["config_file"], None, tmp_path / "out" / "world-clip.safetensors", "cpu")
+    assert ClipModel.load(spec, tmp_path).dim == WORLD_CONFIG["embed_dim"]
