@@ -22,6 +22,7 @@ import math
 import re
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -59,7 +60,8 @@ class _Equivariant(nn.Module):
         self.lam = nn.Linear(d_in, d_out, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.gamma(x) - self.lam(x.mean(dim=1, keepdim=True))
+        out: torch.Tensor = self.gamma(x) - self.lam(x.mean(dim=1, keepdim=True))
+        return out
 
 
 class DeepSet(nn.Module):
@@ -85,7 +87,8 @@ class DeepSet(nn.Module):
 
     def forward(self, sets: torch.Tensor) -> torch.Tensor:
         """(batch, set size, in_dim) → (batch, out_dim) raw word vectors."""
-        return self.rho(self.phi(sets).mean(dim=1))
+        words: torch.Tensor = self.rho(self.phi(sets).mean(dim=1))
+        return words
 
 
 def _file_stem(identity: str) -> str:
@@ -106,7 +109,8 @@ class Inverter:
         x = torch.as_tensor(np.asarray(image_embeddings, dtype=np.float32))
         x = F.normalize(x.reshape(-1, x.shape[-1]), dim=-1)
         device = next(self.net.parameters()).device
-        return self.net(x[None].to(device))[0].float().cpu()
+        word: torch.Tensor = self.net(x[None].to(device))[0].float().cpu()
+        return word
 
     def save(self, directory: Path) -> None:
         """Write <model>.safetensors (weights, with the info in its header) in one atomic write."""
@@ -146,7 +150,7 @@ def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tenso
     return F.cross_entropy(logits, targets)
 
 
-def _cosine_schedule(steps: int, warmup: int):
+def _cosine_schedule(steps: int, warmup: int) -> Callable[[int], float]:
     def factor(step: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
@@ -204,7 +208,8 @@ def _training_sets(
     with neither, text sets stay in text space (gap "none") and the inverter meets photos
     only at use time, so its first guesses are weaker.
     """
-    sources, data = [], {"classes": 0, "unreadable": 0}
+    sources: list[wordsets.SetSource] = []
+    data: dict[str, object] = {"classes": 0, "unreadable": 0}
     photos = wordsets.library_sample(library)
     data["gap"] = "library" if photos is not None else "none"
     if images_dir is not None:

@@ -105,12 +105,16 @@ def kind_word(clip: ClipModel, kind: str) -> torch.Tensor:
     return rows.mean(dim=0)
 
 
-def _views_prefer_concept(concept: torch.Tensor, super_texts: torch.Tensor, views: torch.Tensor):
+def _views_prefer_concept(
+    concept: torch.Tensor, super_texts: torch.Tensor, views: torch.Tensor
+) -> torch.Tensor:
     """Each view against each template: −log softmax([x·C_j, x·S_j] / τ)[0] (τ applied later)."""
     return views @ super_texts.T - views @ concept.T
 
 
-def _concept_prefers_views(concept: torch.Tensor, super_texts: torch.Tensor, views: torch.Tensor):
+def _concept_prefers_views(
+    concept: torch.Tensor, super_texts: torch.Tensor, views: torch.Tensor
+) -> torch.Tensor:
     """The paper's anchor: −log softmax([C_j·x, C_j·S_j] / τ)[0], pushing C_j from S_j."""
     return (concept * super_texts).sum(dim=-1, keepdim=True) - concept @ views.T
 
@@ -132,8 +136,8 @@ def word_loss(
     """The InfoNCE of the module docstring; all inputs are normalised."""
     tau = settings.temperature
     terms = SHOT_TERMS[settings.loss]
-    loss = sum(F.softplus(term(concept, super_texts, views) / tau).mean() for term in terms)
-    loss = loss / len(terms)
+    shots = [F.softplus(term(concept, super_texts, views) / tau).mean() for term in terms]
+    loss = torch.stack(shots).mean()
     if len(negatives) and settings.negative_weight:
         anchor = F.normalize(views.mean(dim=0), dim=-1)
         logits = torch.cat([concept @ anchor[:, None], concept @ negatives.T], dim=1) / tau
@@ -143,7 +147,9 @@ def word_loss(
 
 
 @torch.no_grad()
-def _similarity(clip: ClipModel, tokens: torch.Tensor, word: torch.Tensor, views: torch.Tensor):
+def _similarity(
+    clip: ClipModel, tokens: torch.Tensor, word: torch.Tensor, views: torch.Tensor
+) -> float:
     """Mean cosine of the concept's prompts (all templates) to the mean shot embedding."""
     concept = F.normalize(clip.encode_tokens(tokens, word.expand(len(tokens), -1)), dim=-1)
     return float((concept @ F.normalize(views.mean(dim=0), dim=-1)).mean())

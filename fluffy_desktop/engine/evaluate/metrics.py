@@ -14,7 +14,8 @@ def ranks(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:
     """
     scores = np.asarray(scores, dtype=np.float64)
     target_scores = scores[np.arange(len(scores)), targets]
-    return (scores >= target_scores[:, None]).sum(axis=1)
+    counts: np.ndarray = (scores >= target_scores[:, None]).sum(axis=1)
+    return counts
 
 
 def retrieval_metrics(rank: np.ndarray) -> dict[str, float]:

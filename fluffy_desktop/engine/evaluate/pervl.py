@@ -38,8 +38,10 @@ def sample_shots(pool: Sequence[Path], shots: int, seed: int, concept: str) -> l
     return random.Random(f"{seed}/{concept}").sample(pool, shots)
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero)."""
+    unit: np.ndarray = vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
+    return unit
 
 
 def encode_gallery(clip: ClipModel, gallery: Sequence[Path], progress: Progress) -> np.ndarray:
@@ -72,7 +74,7 @@ def concept_vectors(
     `library`: the gallery's mean embedding, which stage 2 contrasts as the app contrasts
     the user's library (the same `learn_concept` path the app runs)."""
     shot_vectors = clip.encode_images(shots)
-    average = _normalise(shot_vectors.mean(axis=0))
+    average = normalise(shot_vectors.mean(axis=0))
     text = clip.encode_texts([fill(q.template, kind) for q in queries])
     prompts = [fill(q.template, concept_slot(kind)) for q in queries]
     init = inverter.predict(shot_vectors) if inverter else kind_word(clip, kind)
@@ -80,7 +82,7 @@ def concept_vectors(
     return {
         "text": text,
         "avgim": np.repeat(average[None], len(queries), axis=0),
-        "avgim_text": _normalise(average + text),
+        "avgim_text": normalise(average + text),
         "palavra_init": _with_word(clip, prompts, init),
         "palavra": _with_word(clip, prompts, word),
     }

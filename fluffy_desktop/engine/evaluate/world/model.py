@@ -13,12 +13,15 @@ import math
 import random
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import open_clip
 import torch
 import torch.nn.functional as F
+from PIL import Image
 from safetensors.torch import save as save_tensors
 
 from fluffy_desktop.engine.concepts.store import header_metadata
@@ -63,19 +66,21 @@ def model_info(weights: Path) -> dict:
         head = handle.read(8)
         size = int.from_bytes(head, "little")
         data = head + handle.read(size)
-    return json.loads(header_metadata(data)[INFO_KEY])
+    info: dict = json.loads(header_metadata(data)[INFO_KEY])
+    return info
 
 
 def _param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     """open_clip's rule: no decay for gains, biases and the logit scale."""
-    decay, rest = [], []
+    decay: list[torch.nn.Parameter] = []
+    rest: list[torch.nn.Parameter] = []
     for name, param in model.named_parameters():
         plain = param.ndim < 2 or "ln" in name or "bias" in name or "logit_scale" in name
         (rest if plain else decay).append(param)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
 
 
-def _schedule(settings: TrainSettings):
+def _schedule(settings: TrainSettings) -> Callable[[int], float]:
     warmup = min(settings.warmup, max(1, settings.steps // 5))
 
     def factor(step: int) -> float:
@@ -87,13 +92,22 @@ def _schedule(settings: TrainSettings):
     return factor
 
 
-class _Batches(torch.utils.data.IterableDataset):
+Batch = tuple[torch.Tensor, torch.Tensor]
+
+
+class _Batches(torch.utils.data.IterableDataset[Batch]):
     """Endless seeded batches of (pixels, caption tokens), drawn in a worker process."""
 
-    def __init__(self, seed: int, size: int, preprocess, tokenizer):
+    def __init__(
+        self,
+        seed: int,
+        size: int,
+        preprocess: Callable[[Image.Image], torch.Tensor],
+        tokenizer: Callable[[list[str]], torch.Tensor],
+    ):
         self.seed, self.size, self.preprocess, self.tokenizer = seed, size, preprocess, tokenizer
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Batch]:
         rng = random.Random(self.seed)
         while True:
             scenes = [random_scene(rng) for _ in range(self.size)]
@@ -102,7 +116,7 @@ class _Batches(torch.utils.data.IterableDataset):
 
 
 def _step_loss(
-    model: torch.nn.Module, pixels: torch.Tensor, tokens: torch.Tensor
+    model: Any, pixels: torch.Tensor, tokens: torch.Tensor
 ) -> tuple[torch.Tensor, float]:
     """The symmetric CLIP loss and the in-batch image→text accuracy."""
     images = F.normalize(model.encode_image(pixels), dim=-1)

@@ -29,7 +29,7 @@ from fluffy_desktop.engine.album import Album
 from fluffy_desktop.engine.clip import ModelSpec
 from fluffy_desktop.engine.concepts.learn import LearnSettings, kind_word
 from fluffy_desktop.engine.evaluate.metrics import ranks, retrieval_metrics
-from fluffy_desktop.engine.evaluate.pervl import METHODS
+from fluffy_desktop.engine.evaluate.pervl import METHODS, normalise
 from fluffy_desktop.engine.evaluate.world.gallery import WorldSet, build_world_set, write_images
 from fluffy_desktop.engine.evaluate.world.model import shipped_model
 from fluffy_desktop.engine.evaluate.world.places import PLACE_PHRASES, PLACES
@@ -80,17 +80,13 @@ def prepare(
     return Setup(album, world, gallery, shots, _gallery_vectors(album, gallery))
 
 
-def _normalise(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
-
-
 def _method_queries(setup: Setup, number: int, phrases: list[str]) -> dict[str, np.ndarray]:
     """Each method's query vectors for one individual, one row per phrase ("" = alone)."""
     album, world = setup.album, setup.world
     name, kind = world.names[number], world.individuals[number].kind
     clip = album.clip()
     shots = np.stack([album.photo_vector(path) for path in setup.shots[number]])
-    average = _normalise(shots.mean(axis=0))
+    average = normalise(shots.mean(axis=0))
     text = clip.encode_texts([" ".join(f"a {kind} {phrase}".split()) for phrase in phrases])
     guess = album.inverter_guess(shots)
     first = {name: kind_word(clip, kind) if guess is None else guess}
@@ -98,7 +94,7 @@ def _method_queries(setup: Setup, number: int, phrases: list[str]) -> dict[str, 
     return {
         "text": text,
         "avgim": np.repeat(average[None], len(phrases), axis=0),
-        "avgim_text": _normalise(average + text),
+        "avgim_text": normalise(average + text),
         "palavra_init": np.stack(
             [query_vector(clip, parse_query(t, {name: kind}), first) for t in texts]
         ),

@@ -200,8 +200,8 @@ def _pattern_mask(pattern: str, quirk: int, side: int) -> Image.Image:
     if pattern == "spotted":
         radius = side * rng.uniform(0.05, 0.09)
         for _ in range(rng.randint(6, 11)):
-            x, y = rng.uniform(0.1, 0.9) * side, rng.uniform(0.15, 0.9) * side
-            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=255)
+            cx, cy = rng.uniform(0.1, 0.9) * side, rng.uniform(0.15, 0.9) * side
+            draw.ellipse([cx - radius, cy - radius, cx + radius, cy + radius], fill=255)
     elif pattern == "checked":
         cell = max(2, round(side * rng.uniform(0.1, 0.17)))
         offset = rng.randrange(cell)
