@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     learn.add_argument("--json", action="store_true")
 
     _concepts_parser(commands)
+    _tagging_parsers(commands)
 
     inverter = commands.add_parser("inverter", help="the f_θ set encoder of this model")
     inverter_commands = inverter.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -116,7 +117,7 @@ def _concepts_parser(commands) -> None:
     concepts = commands.add_parser("concepts", help="list, show, remove, export, import")
     actions = concepts.add_subparsers(dest="action", required=True, metavar="ACTION")
     actions.add_parser("list").add_argument("--json", action="store_true")
-    for name in ("show", "rm"):
+    for name in ("show", "rm", "photos"):
         action = actions.add_parser(name)
         action.add_argument("name")
         action.add_argument("--json", action="store_true")
@@ -132,6 +133,18 @@ def _concepts_parser(commands) -> None:
     imported.add_argument("file", type=Path)
     imported.add_argument("--name", help="import under another name")
     imported.add_argument("--json", action="store_true")
+
+
+def _tagging_parsers(commands) -> None:
+    review = commands.add_parser("review", help="the photos to ask about next for a concept")
+    review.add_argument("name")
+    review.add_argument("-n", type=int, default=10, help="how many photos (default 10)")
+    review.add_argument("--json", action="store_true")
+    for verb, meaning in (("confirm", "these photos are the concept"), ("reject", "they are not")):
+        answer = commands.add_parser(verb, help=meaning)
+        answer.add_argument("name")
+        answer.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
+        answer.add_argument("--json", action="store_true")
 
 
 def _open_album(args: argparse.Namespace):
@@ -250,14 +263,38 @@ def _concepts_import(album, args) -> None:
     _emit(args, concept.to_info(), lambda: print(f"imported {concept.name!r} ({concept.kind})"))
 
 
-CONCEPT_ACTIONS = {
-    "list": _concepts_list,
-    "show": _concepts_show,
-    "rm": _concepts_rm,
-    "rename": _concepts_rename,
-    "export": _concepts_export,
-    "import": _concepts_import,
-}
+def _concepts_photos(album, args) -> None:
+    concept, members = album.concept_photos(args.name)
+    doc = {
+        "name": concept.name,
+        "threshold": round(concept.threshold, 6),
+        "photos": [member.to_json() for member in members],
+    }
+
+    def human() -> None:
+        print(f"{concept.name} · {len(members)} photos (threshold {concept.threshold:.3f})")
+        for member in members:
+            print(f"{member.score:.3f}  {member.state:<9}  {member.path}")
+
+    _emit(args, doc, human)
+
+
+def _cmd_review(album, args) -> None:
+    candidates = album.review(args.name, args.n)
+    doc = {
+        "name": album.concepts.get(args.name).name,
+        "photos": [{"path": str(m.path), "score": round(m.score, 6)} for m in candidates],
+    }
+    _emit(args, doc, lambda: [print(f"{m.score:.3f}  {m.path}") for m in candidates])
+
+
+def _answer(album, args, yes: bool) -> None:
+    from fluffy_desktop.terminal import TerminalProgress
+
+    with TerminalProgress() as progress:
+        doc = album.answer(args.name, args.photos, yes, progress)
+    verb = "confirmed" if yes else "rejected"
+    _emit(args, doc, lambda: print(f"{doc['name']}: {doc[verb]} {verb}, {doc['photos']} photos"))
 
 
 def _cmd_concepts(album, args) -> None:
@@ -365,6 +402,17 @@ def _cmd_gui(album, args) -> int:
     return run(album)
 
 
+CONCEPT_ACTIONS = {
+    "list": _concepts_list,
+    "show": _concepts_show,
+    "rm": _concepts_rm,
+    "rename": _concepts_rename,
+    "export": _concepts_export,
+    "import": _concepts_import,
+    "photos": _concepts_photos,
+}
+
+
 COMMANDS = {
     "index": _cmd_index,
     "search": _cmd_search,
@@ -374,6 +422,9 @@ COMMANDS = {
     "status": _cmd_status,
     "eval": _cmd_eval,
     "bench": _cmd_bench,
+    "review": _cmd_review,
+    "confirm": lambda album, args: _answer(album, args, True),
+    "reject": lambda album, args: _answer(album, args, False),
     "gui": _cmd_gui,
 }
 

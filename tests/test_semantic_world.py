@@ -50,3 +50,11 @@ def test_a_learned_word_finds_its_individual_in_context(world_doc):
 def test_the_name_alone_finds_the_individuals_photos(world_doc):
     assert world_doc["identity_precision"]["palavra"] >= IDENTITY
     assert world_doc["identity_precision"]["text"] < IDENTITY - 30
+
+
+def test_albums_match_the_truth_and_answers_do_not_make_them_worse(world_doc):
+    """Measured on seed 0: F1 71.4 after learning, 88.4 on the unanswered photos after 20
+    answers (pooled over the eight individuals)."""
+    tagging = world_doc["tagging"]
+    assert tagging["learned"]["f1"] >= 60
+    assert tagging["reviewed"]["f1"] >= tagging["learned"]["f1"]

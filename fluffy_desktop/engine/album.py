@@ -18,7 +18,7 @@ from PIL import Image
 from fluffy_desktop.engine.catalog import Catalog, PhotoRecord, content_digest
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.concepts.inverter import Inverter, train_inverter
-from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_concept
+from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_concept, learn_word
 from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
 from fluffy_desktop.engine.errors import BadQuery, FluffyError, PhotoUnreadable
 from fluffy_desktop.engine.home import Home, atomic_write_bytes, default_home
@@ -27,11 +27,13 @@ from fluffy_desktop.engine.ingest import IndexReport, index_library
 from fluffy_desktop.engine.localise import LOCATE_SIDE, heatmap
 from fluffy_desktop.engine.query import ParsedQuery, parse_query, query_vector
 from fluffy_desktop.engine.resources import resource
+from fluffy_desktop.engine.tagging import SCAN, Member, album_members, calibrate, review_candidates
 from fluffy_desktop.engine.tasks import Progress, no_progress
 from fluffy_desktop.engine.vectors import VectorIndex
 from fluffy_desktop.engine.weights import cached_hub_weights
 
 UNREADABLE_LISTED = 50  # unreadable photos named by `status` (all of them are counted)
+RETUNE_STEPS = 10  # re-tuning after answers starts from the current word: fewer steps
 LIBRARY_SAMPLE = 4096  # photo vectors for the modality gap (inverter) and the average photo (learn)
 
 
@@ -301,42 +303,76 @@ class Album:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
     ) -> LearnReport:
-        """Learn (or re-learn) a concept from photos; nothing is written unless it succeeds."""
+        """Learn (or re-learn) a concept from photos; nothing is written unless it succeeds.
+
+        Re-learning a concept keeps its earlier answers: "yes" photos stay examples and "no"
+        photos (and "Not ⟨name⟩") stay negatives."""
         started = time.perf_counter()
         kind = self._checked_request(name, kind, photos)
-        photos = [Path(p).resolve() for p in photos]
-        negatives = [Path(p).resolve() for p in negatives]
-        shots = [self._decode(p) for p in photos]
-        negative_images = [self._decode(p) for p in negatives]
+        earlier = self.concepts.get(name) if self.concepts.exists(name) else None
+        refs = [self._photo_ref(Path(p).resolve()) for p in photos]
+        rejected = [self._photo_ref(Path(p).resolve()) for p in negatives]
         clip = self.clip()
-        settings = settings or LearnSettings()
-        word, stats = learn_concept(
-            clip,
-            kind,
-            shots,
-            negative_images,
-            Inverter.load(self.home.inverters_dir, clip.identity)
-            if settings.use_inverter
-            else None,
-            self._library_average(),
-            settings,
-            progress or no_progress,
-            cancel,
-        )
         concept = Concept(
             name=name.strip(),
             kind=kind,
-            word=word.detach().float().cpu(),
+            word=torch.zeros(clip.word_width),
             model=clip.identity,
-            photos=[self._photo_ref(p) for p in photos],
-            negatives=[self._photo_ref(p) for p in negatives],
+            photos=refs,
+            negatives=_merged(earlier.negatives if earlier else [], rejected),
             created=datetime.now(UTC).isoformat(timespec="seconds"),
-            settings={**stats, "steps": settings.steps, "seed": settings.seed},
+            confirmed=_without(earlier.confirmed if earlier else [], rejected),
         )
+        settings = settings or LearnSettings()
+        stats = self._fit(concept, settings, None, progress, cancel)
         with self._write_lock:
             self.concepts.save(concept)
         seconds = time.perf_counter() - started
         return LearnReport(concept.name, kind, len(photos), settings.steps, seconds, stats["init"])
+
+    def _fit(
+        self,
+        concept: Concept,
+        settings: LearnSettings,
+        init: torch.Tensor | None,
+        progress: Progress | None,
+        cancel: threading.Event | None,
+    ) -> dict:
+        """Tune the concept's word from its examples and answers (from `init`, else f_θ's
+        guess or the kind word), then set its album's threshold; returns the learning stats."""
+        clip = self.clip()
+        shots = [self._decode(Path(r["path"])) for r in concept.photos + concept.confirmed]
+        negative_images = [self._decode(Path(r["path"])) for r in concept.negatives]
+        library = self._library_average()
+        if init is None:
+            inverter = Inverter.load(self.home.inverters_dir, clip.identity)
+            word, stats = learn_concept(
+                clip,
+                concept.kind,
+                shots,
+                negative_images,
+                inverter if settings.use_inverter else None,
+                library,
+                settings,
+                progress or no_progress,
+                cancel,
+            )
+        else:
+            word, stats = learn_word(
+                clip,
+                concept.kind,
+                shots,
+                negative_images,
+                init,
+                settings,
+                progress,
+                cancel,
+                library=library,
+            )
+        concept.word = word.detach().float().cpu()
+        concept.settings = {**stats, "steps": settings.steps, "seed": settings.seed}
+        concept.threshold = self._calibrated(concept)
+        return stats
 
     def _checked_request(self, name: str, kind: str, photos: Sequence[Path]) -> str:
         """The kind, stripped, once name, kind and photos are all usable (else a user error)."""
@@ -360,7 +396,11 @@ class Album:
 
     @staticmethod
     def _photo_ref(path: Path) -> dict:
-        return {"path": str(path), "digest": content_digest(path)}
+        """The path and content digest of a photo the user named (PhotoUnreadable if gone)."""
+        try:
+            return {"path": str(path), "digest": content_digest(path)}
+        except OSError as exc:
+            raise PhotoUnreadable(f"cannot read {path}: {exc.strerror or exc}") from exc
 
     def add_negative(
         self,
@@ -368,19 +408,99 @@ class Album:
         photo: Path,
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
-    ) -> LearnReport:
+    ) -> dict:
         """Mark a photo as "not this concept" and re-tune the concept with it."""
-        concept = self.concepts.get(name)
-        photos = [Path(ref["path"]) for ref in concept.photos]
-        missing = [p for p in photos if not p.is_file()]
-        if missing:
-            raise PhotoUnreadable(
-                f"{missing[0]} is gone: re-learn {concept.name!r} from new photos"
-            )
-        negatives = [Path(ref["path"]) for ref in concept.negatives] + [Path(photo)]
-        return self.learn(
-            concept.name, concept.kind, photos, negatives, progress=progress, cancel=cancel
+        return self.answer(name, [photo], False, progress, cancel)
+
+    # --- tagging (engine/tagging.py) -------------------------------------------------------
+    def _concept_vector(self, concept: Concept) -> np.ndarray:
+        """The embedding of the concept's name alone, with its current word."""
+        parsed = parse_query(f"[{concept.name}]", {concept.name: concept.kind})
+        return query_vector(self.clip(), parsed, {concept.name: concept.word})
+
+    def _scores(self, vector: np.ndarray, refs: list[dict]) -> dict[Path, float]:
+        """Score of each referenced photo that is still readable."""
+        paths = [Path(r["path"]) for r in refs if Path(r["path"]).is_file()]
+        return {p: float(self.photo_vector(p) @ vector) for p in paths}
+
+    def _calibrated(self, concept: Concept) -> float:
+        """The concept's album threshold (tagging.calibrate) for its current word."""
+        vector = self._concept_vector(concept)
+        sample = self._library_sample()
+        examples = self._scores(vector, concept.photos + concept.confirmed)
+        return calibrate(
+            np.array(list(examples.values())),
+            np.array(list(self._scores(vector, concept.negatives).values())),
+            np.zeros(0) if sample is None else sample @ vector,
         )
+
+    def _scored(self, concept: Concept) -> list[tuple[Path, float]]:
+        """The concept's nearest library photos with their scores, best first."""
+        vector = self._concept_vector(concept)
+        hits = self.nearest(vector, min(SCAN, max(1, len(self.vector_index()))))
+        return [(hit.path, hit.score) for hit in hits]
+
+    def concept_photos(self, name: str) -> tuple[Concept, list[Member]]:
+        """The concept and its album: examples, "yes" answers, and photos above its threshold."""
+        concept = self.concepts.get(name)
+        concept.check_model(self.clip().identity)
+        vector = self._concept_vector(concept)
+        threshold = (
+            concept.threshold if concept.threshold is not None else self._calibrated(concept)
+        )
+        members = album_members(
+            self._scored(concept),
+            self._scores(vector, concept.photos),
+            self._scores(vector, concept.confirmed),
+            {Path(r["path"]) for r in concept.negatives},
+            threshold,
+        )
+        concept.threshold = threshold
+        return concept, members
+
+    def review(self, name: str, n: int = 10) -> list[Member]:
+        """The n photos whose answer would help most: unanswered, nearest the threshold."""
+        if n < 1:
+            raise FluffyError("-n must be at least 1")
+        concept, _ = self.concept_photos(name)
+        answered = {Path(r["path"]) for r in concept.photos + concept.confirmed + concept.negatives}
+        assert concept.threshold is not None
+        return review_candidates(self._scored(concept), answered, concept.threshold, n)
+
+    def answer(
+        self,
+        name: str,
+        photos: Sequence[Path],
+        yes: bool,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> dict:
+        """Record "this is ⟨name⟩" (yes) or "this is not" answers and re-tune the concept from
+        its current word; the `confirm`/`reject --json` document."""
+        started = time.perf_counter()
+        concept = self.concepts.get(name)
+        concept.check_model(self.clip().identity)
+        missing = [p for p in photos if not Path(p).is_file()]
+        if not photos or missing:
+            raise PhotoUnreadable(f"no photo at {missing[0]}" if missing else "name the photos")
+        refs = [self._photo_ref(Path(p).resolve()) for p in photos]
+        if yes:
+            concept.confirmed = _merged(concept.confirmed, refs)
+            concept.negatives = _without(concept.negatives, refs)
+        else:
+            concept.negatives = _merged(concept.negatives, refs)
+            concept.confirmed = _without(concept.confirmed, refs)
+        settings = LearnSettings(steps=RETUNE_STEPS)
+        self._fit(concept, settings, concept.word.clone(), progress, cancel)
+        with self._write_lock:
+            self.concepts.save(concept)
+        _, members = self.concept_photos(concept.name)
+        return {
+            "name": concept.name,
+            "confirmed" if yes else "rejected": len(refs),
+            "photos": len(members),
+            "seconds": round(time.perf_counter() - started, 3),
+        }
 
     def train_inverter(
         self,
@@ -430,3 +550,14 @@ class Album:
                 "indexed_with": self.catalog.get_meta("model"),
             },
         }
+
+
+def _merged(refs: list[dict], more: list[dict]) -> list[dict]:
+    """refs with more added, one entry per path (the newer reference wins)."""
+    paths = {r["path"] for r in more}
+    return [r for r in refs if r["path"] not in paths] + more
+
+
+def _without(refs: list[dict], gone: list[dict]) -> list[dict]:
+    paths = {r["path"] for r in gone}
+    return [r for r in refs if r["path"] not in paths]

@@ -81,6 +81,8 @@ class Concept:
     negatives: list[dict] = field(default_factory=list)
     created: str = ""  # ISO-8601 UTC
     settings: dict = field(default_factory=dict)
+    confirmed: list[dict] = field(default_factory=list)  # "this is it" answers: more examples
+    threshold: float | None = None  # the album's cut-off (engine/tagging.py), None: not set
 
     def to_info(self) -> dict:
         """The row of `concepts list --json`."""
@@ -101,6 +103,8 @@ class Concept:
             "word_width": int(self.word.numel()),
             "photos": self.photos,
             "negatives": self.negatives,
+            "confirmed": self.confirmed,
+            "threshold": self.threshold,
             "created": self.created,
             "settings": self.settings,
         }
@@ -157,7 +161,17 @@ def concept_from(meta: object, word: object) -> Concept:
         negatives=_refs(meta.get("negatives", [])),
         created=fields["created"],
         settings=meta.get("settings", {}),
+        confirmed=_refs(meta.get("confirmed", [])),
+        threshold=_threshold(meta.get("threshold")),
     )
+
+
+def _threshold(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not -1 <= value <= 1:
+        raise ValueError("the threshold is not a cosine")
+    return float(value)
 
 
 def header_metadata(data: bytes) -> dict:

@@ -14,6 +14,14 @@ def format_world(doc: dict) -> str:
         cells = "".join(f"{values[key]:>8.2f}" for key in ("mrr", "r1", "r5", "r10"))
         lines.append(f"  {method:<14}{cells}{doc['identity_precision'][method]:>9.2f}")
     lines.append(f"  locate: mean IoU {doc['locate_iou']:.2f} on the individuals' photos")
+    tagging = doc["tagging"]
+    for stage in ("learned", "reviewed"):
+        values = tagging[stage]
+        lines.append(
+            f"  albums {stage:<9} precision {values['precision']:.2f}  recall "
+            f"{values['recall']:.2f}  F1 {values['f1']:.2f}"
+        )
+    lines.append(f"  (reviewed: after {tagging['answers']} answers, on the photos not asked about)")
     lines.append(
         f"  palavra_init starts from {doc['init']}; learning took {doc['learn_seconds']:.2f} s "
         f"per concept ({doc['model']})"

@@ -10,7 +10,8 @@ its look-alikes in that place are misses, as in PerVL.
 Methods: `text` ("a cat on the beach"), `avgim` (the mean shot), `avgim_text` (their normalised
 sum), `palavra_init` (the first guess: f_θ's, or the kind word) and `palavra` (what the app
 does). Also: identity precision@6 of "⟨Name⟩" alone (the individual is in 6 gallery photos),
-and the IoU of `locate`'s map, thresholded at LOCATE_THRESHOLD, with the true mask.
+the IoU of `locate`'s map, thresholded at LOCATE_THRESHOLD, with the true mask, and each
+concept's album against the truth before and after review (world/tagging.py).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from fluffy_desktop.engine.evaluate.world.gallery import WorldSet, build_world_s
 from fluffy_desktop.engine.evaluate.world.model import shipped_model
 from fluffy_desktop.engine.evaluate.world.places import PLACE_PHRASES, PLACES
 from fluffy_desktop.engine.evaluate.world.scene import render
+from fluffy_desktop.engine.evaluate.world.tagging import tagging_quality
 from fluffy_desktop.engine.query import parse_query, query_vector
 from fluffy_desktop.engine.tasks import Progress, no_progress
 
@@ -179,12 +181,14 @@ def run_world(
                 methods, identity = retrieval(setup)
             iou = locate_iou(setup)
             init = setup.album.concepts.get(setup.world.names[0]).settings.get("init")
+            tagging = tagging_quality(setup)  # last: its answers re-tune the concepts
     return {
         "dataset": "world",
         "queries": len(setup.world.individuals) * len(PLACES),
         "methods": methods,
         "identity_precision": identity,
         "locate_iou": iou,
+        "tagging": tagging,
         "units": "percent",
         "seed": seed,
         "individuals": len(setup.world.individuals),

@@ -1,0 +1,130 @@
+"""Tagging: each concept's own threshold, its album, review, and answers (world model)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fluffy_desktop.cli import main
+from fluffy_desktop.engine.evaluate.world.model import shipped_model
+from fluffy_desktop.engine.evaluate.world.places import PLACES
+from fluffy_desktop.engine.evaluate.world.scene import render, scene_of
+from fluffy_desktop.engine.tagging import (
+    SHARE,
+    album_members,
+    calibrate,
+    review_candidates,
+)
+from tests.world_search import CAT, copy_home, owned
+
+
+def test_the_threshold_sits_between_the_library_and_the_examples():
+    examples, library = np.array([0.6, 0.7, 0.8]), np.array([0.0, 0.1, 0.2])
+    assert calibrate(examples, np.zeros(0), library) == pytest.approx(0.1 + SHARE * 0.6)
+    above = calibrate(examples, np.array([0.69]), library)
+    assert above == pytest.approx(max(0.1 + SHARE * 0.6, 0.6901))
+    # a "no" answer scoring above the examples' median cannot push the cut-off past them
+    assert calibrate(examples, np.array([0.9]), library) == pytest.approx(0.1 + SHARE * 0.6)
+
+
+def test_answers_override_the_threshold_and_the_album_is_sorted_by_score():
+    a, b, c, d = (Path(x) for x in "abcd")
+    scored = [(a, 0.9), (b, 0.5), (c, 0.4), (d, 0.1)]
+    members = album_members(scored, {d: 0.1}, {c: 0.4}, {a}, threshold=0.45)
+    assert [(m.path, m.state) for m in members] == [(b, "auto"), (c, "confirmed"), (d, "example")]
+
+
+def test_review_asks_about_unanswered_photos_nearest_the_threshold():
+    a, b, c, d = (Path(x) for x in "abcd")
+    scored = [(a, 0.9), (b, 0.52), (c, 0.47), (d, 0.1)]
+    asked = review_candidates(scored, answered={b}, threshold=0.5, n=2)
+    assert [m.path for m in asked] == [c, a]
+
+
+def test_a_learned_concept_has_an_album_of_its_own_photos(world_home, tmp_path):
+    setup, home = world_home
+    with copy_home(home, tmp_path / "home") as album:
+        concept, members = album.concept_photos("Fluffy")
+        auto = [m.path for m in members if m.state == "auto"]
+        examples = [m for m in members if m.state == "example"]
+    assert concept.threshold is not None and len(examples) == 5
+    # all six of its gallery photos, and few others (measured: 15 photos, 9 of them look-alikes)
+    assert owned(setup, auto) == 6 and len(auto) <= 18
+
+
+def test_yes_and_no_answers_decide_membership_and_survive_relearning(world_home, tmp_path):
+    setup, home = world_home
+    own = [p for p, o in zip(setup.gallery, setup.world.owners, strict=True) if o == CAT]
+    stranger = next(p for p, o in zip(setup.gallery, setup.world.owners, strict=True) if o < 0)
+    with copy_home(home, tmp_path / "home") as album:
+        _, before = album.concept_photos("Fluffy")
+        top_auto = next(m.path for m in before if m.state == "auto")
+        album.answer("Fluffy", [stranger], True)
+        album.answer("Fluffy", [top_auto], False)
+        album.learn("Fluffy", "cat", setup.shots[CAT])  # re-learning keeps the answers
+        _, after = album.concept_photos("Fluffy")
+        states = {m.path.resolve(): m.state for m in after}
+        asked = {m.path.resolve() for m in album.review("Fluffy", 10)}
+    assert states[stranger.resolve()] == "confirmed"
+    assert top_auto.resolve() not in states
+    assert not asked & {stranger.resolve(), top_auto.resolve()}
+    assert sum(states.get(p.resolve()) == "auto" for p in own) >= 3
+
+
+def test_photos_indexed_later_join_the_album_without_relearning(world_home, tmp_path):
+    setup, home = world_home
+    new = tmp_path / "new"
+    new.mkdir()
+    for number, place in enumerate(PLACES[:3]):
+        scene = scene_of([setup.world.individuals[CAT]], place, random.Random(number))
+        render(scene).image.save(new / f"later-{number}.png")
+    with copy_home(home, tmp_path / "home") as album:
+        learned = album.concepts.get("Fluffy").word.clone()
+        album.index([new])
+        _, members = album.concept_photos("Fluffy")
+        assert album.concepts.get("Fluffy").word.equal(learned)
+    joined = [m for m in members if m.path.parent == new.resolve()]
+    assert len(joined) >= 2 and all(m.state == "auto" for m in joined)
+
+
+def _cli(home: Path, *args: str) -> list[str]:
+    config, weights = shipped_model()
+    model = ["--model", str(config), "--weights", str(weights), "--device", "cpu"]
+    return ["--home", str(home), *model, *args]
+
+
+def test_the_cli_lists_reviews_and_records_answers(world_home, tmp_path, capsys):
+    _, home = world_home
+    copy_home(home, tmp_path / "home").close()
+    assert main(_cli(tmp_path / "home", "concepts", "photos", "Fluffy", "--json")) == 0
+    album = json.loads(capsys.readouterr().out)
+    assert set(album) == {"name", "threshold", "photos"}
+    scores = [p["score"] for p in album["photos"]]
+    assert scores == sorted(scores, reverse=True)
+    assert {p["state"] for p in album["photos"]} <= {"example", "confirmed", "auto"}
+    assert main(_cli(tmp_path / "home", "review", "Fluffy", "-n", "3", "--json")) == 0
+    asked = json.loads(capsys.readouterr().out)
+    assert asked["name"] == "Fluffy" and len(asked["photos"]) == 3
+    photo = asked["photos"][0]["path"]
+    assert main(_cli(tmp_path / "home", "reject", "Fluffy", photo, "--json")) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) == {"name", "rejected", "photos", "seconds"} and doc["rejected"] == 1
+    assert main(_cli(tmp_path / "home", "concepts", "photos", "Fluffy", "--json")) == 0
+    assert photo not in {p["path"] for p in json.loads(capsys.readouterr().out)["photos"]}
+
+
+def test_answering_for_an_unknown_concept_is_one_line_and_changes_nothing(
+    world_home, tmp_path, capsys
+):
+    setup, home = world_home
+    copy_home(home, tmp_path / "home").close()
+    before = sorted((p.name, p.stat().st_mtime) for p in (tmp_path / "home").rglob("*.safetensors"))
+    code = main(_cli(tmp_path / "home", "confirm", "Nobody", str(setup.gallery[0])))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "Nobody" in err[0]
+    after = sorted((p.name, p.stat().st_mtime) for p in (tmp_path / "home").rglob("*.safetensors"))
+    assert before == after
