@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _concepts_parser(commands)
     _tagging_parsers(commands)
+    _tags_parser(commands)
 
     inverter = commands.add_parser("inverter", help="the f_θ set encoder of this model")
     inverter_commands = inverter.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -145,6 +146,15 @@ def _tagging_parsers(commands) -> None:
         answer.add_argument("name")
         answer.add_argument("photos", nargs="+", type=Path, metavar="PHOTO")
         answer.add_argument("--json", action="store_true")
+
+
+def _tags_parser(commands) -> None:
+    tags = commands.add_parser("tags", help="take concepts elsewhere (XMP sidecar keywords)")
+    actions = tags.add_subparsers(dest="action", required=True, metavar="ACTION")
+    export = actions.add_parser("export", help="write <photo>.xmp keywords beside each photo")
+    export.add_argument("names", nargs="*", metavar="NAME", help="concepts (default: all)")
+    export.add_argument("--dry-run", action="store_true", help="say what would be written")
+    export.add_argument("--json", action="store_true")
 
 
 def _open_album(args: argparse.Namespace):
@@ -297,6 +307,18 @@ def _answer(album, args, yes: bool) -> None:
     _emit(args, doc, lambda: print(f"{doc['name']}: {doc[verb]} {verb}, {doc['photos']} photos"))
 
 
+def _cmd_tags(album, args) -> None:
+    doc = album.export_tags(args.names, args.dry_run).to_json()
+
+    def human() -> None:
+        verb = "would write" if args.dry_run else "wrote"
+        print(f"{verb} {doc['written']} new and {doc['merged']} merged sidecars (.xmp)")
+        for skipped in doc["skipped"]:
+            print(f"skipped {skipped['path']}: {skipped['error']}")
+
+    _emit(args, doc, human)
+
+
 def _cmd_concepts(album, args) -> None:
     CONCEPT_ACTIONS[args.action](album, args)
 
@@ -423,6 +445,7 @@ COMMANDS = {
     "eval": _cmd_eval,
     "bench": _cmd_bench,
     "review": _cmd_review,
+    "tags": _cmd_tags,
     "confirm": lambda album, args: _answer(album, args, True),
     "reject": lambda album, args: _answer(album, args, False),
     "gui": _cmd_gui,

@@ -128,3 +128,15 @@ def test_answering_for_an_unknown_concept_is_one_line_and_changes_nothing(
     assert code == 2 and len(err) == 1 and "Nobody" in err[0]
     after = sorted((p.name, p.stat().st_mtime) for p in (tmp_path / "home").rglob("*.safetensors"))
     assert before == after
+
+
+def test_tags_export_through_the_cli_covers_the_album(world_home, tmp_path, capsys):
+    _, home = world_home
+    copy_home(home, tmp_path / "home").close()
+    assert main(_cli(tmp_path / "home", "concepts", "photos", "Fluffy", "--json")) == 0
+    album = json.loads(capsys.readouterr().out)["photos"]
+    assert main(_cli(tmp_path / "home", "tags", "export", "Fluffy", "--dry-run", "--json")) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc == {"written": len(album), "merged": 0, "skipped": []}
+    assert main(_cli(tmp_path / "home", "tags", "export", "Nobody")) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1

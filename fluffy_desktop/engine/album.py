@@ -27,6 +27,7 @@ from fluffy_desktop.engine.ingest import IndexReport, index_library
 from fluffy_desktop.engine.localise import LOCATE_SIDE, heatmap
 from fluffy_desktop.engine.query import ParsedQuery, parse_query, query_vector
 from fluffy_desktop.engine.resources import resource
+from fluffy_desktop.engine.sidecars import ExportReport, export_keywords
 from fluffy_desktop.engine.tagging import SCAN, Member, album_members, calibrate, review_candidates
 from fluffy_desktop.engine.tasks import Progress, no_progress
 from fluffy_desktop.engine.vectors import VectorIndex
@@ -501,6 +502,17 @@ class Album:
             "photos": len(members),
             "seconds": round(time.perf_counter() - started, 3),
         }
+
+    def export_tags(self, names: Sequence[str] = (), dry_run: bool = False) -> ExportReport:
+        """XMP sidecar keywords for the albums of these concepts (all when none are named)."""
+        concepts = [self.concepts.get(n) for n in names] if names else self.concepts.list()
+        keywords: dict[Path, list[str]] = {}
+        for concept in concepts:
+            _, members = self.concept_photos(concept.name)
+            for member in members:
+                if member.path.is_file():
+                    keywords.setdefault(member.path, []).append(concept.name)
+        return export_keywords(keywords, dry_run)
 
     def train_inverter(
         self,
