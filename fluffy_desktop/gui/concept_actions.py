@@ -28,6 +28,7 @@ class ConceptActions:
     def run(self, action: str, name: str) -> None:
         {
             "show": lambda: self.window.search_bar.search_for(name),
+            "review": lambda: self.window.open_review(name),
             "rename": lambda: self.rename(name),
             "export": lambda: self.export(name),
             "delete": lambda: self.delete(name),

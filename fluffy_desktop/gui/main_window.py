@@ -30,6 +30,7 @@ from fluffy_desktop.gui.icons import app_icon, icon
 from fluffy_desktop.gui.indexing import Indexer
 from fluffy_desktop.gui.preview import PreviewDialog
 from fluffy_desktop.gui.progress import TaskProgress
+from fluffy_desktop.gui.review_dialog import ReviewDialog
 from fluffy_desktop.gui.search_bar import SearchBar
 from fluffy_desktop.gui.side_panel import ConceptSummary, SidePanel
 from fluffy_desktop.gui.thumbnails import Thumbnails
@@ -455,6 +456,30 @@ class MainWindow(QMainWindow):
         )
         self.refresh_concepts()
         self.search_bar.search_for(report.name)
+
+    def open_review(self, name: str) -> ReviewDialog:
+        """ "Is this <concept>?": a batch of questions; the answers re-tune it afterwards."""
+        dialog = ReviewDialog(self.album, self.jobs, name, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.answers_ready.connect(lambda yes, no: self.record_answers(name, yes, no))
+        dialog.open()
+        return dialog
+
+    def record_answers(self, name: str, yes: list[Path], no: list[Path]) -> None:
+        """Record review answers and re-tune the concept, in a worker."""
+
+        def record(progress, cancel) -> None:
+            if yes:
+                self.album.answer(name, yes, True, progress, cancel)
+            if no:
+                self.album.answer(name, no, False, progress, cancel)
+
+        job = self.jobs.start(
+            record,
+            done=lambda _: self._after_change(f"{name}: {len(yes)} yes, {len(no)} no — re-tuned."),
+            error=self.show_error,
+        )
+        self.progress.track(job, f"Re-tuning {name}…", cancellable=False)
 
     def add_negative(self, name: str, photo: Path) -> None:
         """ "Not <concept>": this photo is not it; re-tune the concept, then search again."""

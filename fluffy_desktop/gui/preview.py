@@ -188,7 +188,7 @@ class PreviewDialog(QDialog):
         self._label()  # a search still running for the last photo is no longer shown
         path = item.path
         self.jobs.start(
-            lambda progress, cancel: _decode(path),
+            lambda progress, cancel: decode_for_display(path),
             done=lambda image: self._decoded(generation, image),
             error=lambda message: self._decoded(generation, message),
         )
@@ -247,7 +247,7 @@ class PreviewDialog(QDialog):
         self.caption.setText(message)
 
 
-def _decode(path: Path) -> QImage | str:
+def decode_for_display(path: Path) -> QImage | str:
     """The photo as a QImage (in a worker), or the reason it cannot be shown."""
     decoded = load_display_image(path, PREVIEW_SIDE)
     if isinstance(decoded, DecodeFailure):

@@ -195,6 +195,7 @@ class ConceptList(QListWidget):
         menu = QMenu(self)
         for action, label, glyph in (
             ("show", f"Show {name}", "photos"),
+            ("review", f"Is this {name}? Review…", "concept"),
             ("rename", "Rename…", "rename"),
             ("export", "Export…", "export"),
             ("delete", "Delete", "delete"),

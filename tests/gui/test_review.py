@@ -1,0 +1,37 @@
+""" "Is this Fluffy?": Yes / No / Skip with the keyboard, Undo, answers recorded afterwards."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from fluffy_desktop.gui.review_dialog import BATCH
+from tests.gui.conftest import WAIT_MS, close_album, open_window, wait_idle
+from tests.world_search import copy_home
+
+
+def test_answers_by_key_with_undo_are_recorded_and_retune_the_concept(qtbot, world_home, tmp_path):
+    _, home = world_home
+    album = copy_home(home, tmp_path / "home")
+    try:
+        window = open_window(qtbot, album)
+        wait_idle(qtbot, window)
+        dialog = window.open_review("Fluffy")
+        qtbot.waitUntil(lambda: len(dialog.photos) == BATCH, timeout=WAIT_MS)
+        assert "Is this Fluffy?" in dialog.question.text() and "(1 of 10)" in dialog.question.text()
+        first, second = dialog.photos[0], dialog.photos[1]
+        qtbot.keyClick(dialog, Qt.Key.Key_Y)
+        qtbot.keyClick(dialog, Qt.Key.Key_S)
+        qtbot.keyClick(dialog, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the skip
+        assert "(2 of 10)" in dialog.question.text()
+        qtbot.keyClick(dialog, Qt.Key.Key_N)
+        with qtbot.waitSignal(dialog.answers_ready, timeout=WAIT_MS) as answers:
+            for _ in range(BATCH - 2):
+                qtbot.keyClick(dialog, Qt.Key.Key_S)
+        assert answers.args == [[first], [second]]
+        wait_idle(qtbot, window)
+        assert "Fluffy: 1 yes, 1 no — re-tuned." in window.statusBar().currentMessage()
+        concept = album.concepts.get("Fluffy")
+        assert [r["path"] for r in concept.confirmed] == [str(first.resolve())]
+        assert str(second.resolve()) in [r["path"] for r in concept.negatives]
+    finally:
+        close_album(album)
