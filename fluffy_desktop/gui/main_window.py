@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.watcher = FolderWatcher(self.jobs, self)
         self.concept_actions = ConceptActions(self)
         self.query = ""
+        self.album_name: str | None = None  # the concept whose album the grid shows
         self.hits: list[GridItem] = []
         self.query_concepts: list[str] = []
         self.concepts: list[ConceptSummary] = []
@@ -144,7 +145,7 @@ class MainWindow(QMainWindow):
         self.grid.customContextMenuRequested.connect(self._grid_menu)
         self.side.add_folder_requested.connect(self.choose_folder)
         self.side.remove_folder_requested.connect(self.remove_folder)
-        self.side.concept_clicked.connect(self.search_bar.search_for)
+        self.side.concept_clicked.connect(self.show_album)
         self.side.concept_action.connect(self.concept_actions.run)
         self.side.import_requested.connect(self.concept_actions.import_file)
         self.side.new_concept_requested.connect(self.open_concept_dialog)
@@ -295,7 +296,9 @@ class MainWindow(QMainWindow):
     def _after_change(self, message: str) -> None:
         self.notify(message)
         self.refresh_library()
-        if self.query:
+        if self.album_name:
+            self.show_album(self.album_name)
+        elif self.query:
             self.run_query(self.query)
 
     def _folders_changed(self) -> None:
@@ -330,6 +333,8 @@ class MainWindow(QMainWindow):
         self._generation += 1
         generation = self._generation
         self.query = text.strip()
+        self.album_name = None
+        self.search_bar.slider.setEnabled(True)
         self.search_bar.set_ranked(bool(self.query))
         self.side.concepts.select(self.query)
         if not self.query:
@@ -345,6 +350,32 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Searching for “{query}”…")
         self.jobs.start(
             search,
+            done=lambda result: self._found(generation, *result),
+            error=lambda message: self._search_failed(generation, message),
+        )
+
+    def show_album(self, name: str) -> None:
+        """The concept's album: its examples, "yes" answers and photos above its own threshold
+        (the Match slider is for free-text search only)."""
+        self._generation += 1
+        generation = self._generation
+        self.query, self.album_name = name, name
+        self.search_bar.set_ranked(True)
+        self.search_bar.slider.setEnabled(False)
+        self.side.concepts.select(name)
+        album = self.album
+
+        def read(progress, cancel):
+            concept, members = album.concept_photos(name)
+            records = [album.catalog.photo_by_path(m.path) for m in members]
+            items = [
+                GridItem(m.path, record.when if record else "", m.score)
+                for m, record in zip(members, records, strict=True)
+            ]
+            return items, [concept.name]
+
+        self.jobs.start(
+            read,
             done=lambda result: self._found(generation, *result),
             error=lambda message: self._search_failed(generation, message),
         )
@@ -367,7 +398,7 @@ class MainWindow(QMainWindow):
         """Apply the cut-off and the date toggle to the current matches."""
         if not self.query:
             return
-        cutoff = self.search_bar.cutoff()
+        cutoff = None if self.album_name else self.search_bar.cutoff()
         items = self.hits if cutoff is None else [i for i in self.hits if i.score >= cutoff]
         if self.search_bar.by_date():
             items = sorted(items, key=lambda item: item.when, reverse=True)
@@ -377,7 +408,9 @@ class MainWindow(QMainWindow):
     def _update_view(self) -> None:
         """The grid, or the empty state that says why there is nothing, and the count."""
         shown = len(self.model.items())
-        if self.query:
+        if self.album_name:
+            self.count_label.setText(f"{self.album_name} · {shown:,} photo{'s' * (shown != 1)}")
+        elif self.query:
             self.count_label.setText(f"{shown:,} of {len(self.hits):,} matches")
         else:
             self.count_label.setText(f"{self.photo_count:,} photos")

@@ -35,3 +35,25 @@ def test_answers_by_key_with_undo_are_recorded_and_retune_the_concept(qtbot, wor
         assert str(second.resolve()) in [r["path"] for r in concept.negatives]
     finally:
         close_album(album)
+
+
+def test_clicking_a_concept_shows_its_album_whatever_the_slider(qtbot, world_home, tmp_path):
+    _, home = world_home
+    album = copy_home(home, tmp_path / "home")
+    try:
+        window = open_window(qtbot, album)
+        wait_idle(qtbot, window)
+        window.search_bar.set_cutoff(0.9)  # the Match slider is for free-text search only
+        item = window.side.concepts.item(0)
+        window.side.concepts.itemClicked.emit(item)
+        qtbot.waitUntil(lambda: "Fluffy ·" in window.count_label.text(), timeout=WAIT_MS)
+        _, members = album.concept_photos("Fluffy")
+        shown = [i.path for i in window.model.items()]
+        assert shown == [m.path for m in members]
+        assert window.count_label.text() == f"Fluffy · {len(members)} photos"
+        assert not window.search_bar.slider.isEnabled()
+        window.search_bar.by_date_button.click()
+        dates = [i.when for i in window.model.items() if i.when]
+        assert dates == sorted(dates, reverse=True)
+    finally:
+        close_album(album)
