@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from fluffy_desktop.engine.sidecars import export_keywords, sidecar_path
+from fluffy_desktop.engine.sidecars import copy_photos, export_keywords, sidecar_path
 
 HOLIDAY = """<?xml version="1.0" encoding="UTF-8"?>
 <x:xmpmeta xmlns:x="adobe:ns:meta/">
@@ -85,3 +85,17 @@ def test_a_dry_run_counts_and_writes_nothing(photo, tmp_path):
     report = export_keywords({photo: ["Fluffy"]}, dry_run=True)
     assert report.to_json() == {"written": 1, "merged": 0, "skipped": []}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["IMG_0001.jpg"]
+
+
+def test_copies_and_links_keep_names_unique_and_never_overwrite(photo, tmp_path):
+    target = tmp_path / "out"
+    target.mkdir()
+    (target / photo.name).write_text("already here")
+    assert copy_photos([photo, photo], target) == {"copied": 2, "skipped": []}
+    assert (target / photo.name).read_text() == "already here"
+    names = sorted(p.name for p in target.iterdir())
+    assert names == ["IMG_0001-1.jpg", "IMG_0001-2.jpg", "IMG_0001.jpg"]
+    assert (target / "IMG_0001-1.jpg").read_bytes() == photo.read_bytes()
+    links = tmp_path / "links"
+    assert copy_photos([photo], links, link=True)["copied"] == 1
+    assert (links / photo.name).resolve() == photo.resolve()

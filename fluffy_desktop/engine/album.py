@@ -27,7 +27,7 @@ from fluffy_desktop.engine.ingest import IndexReport, index_library
 from fluffy_desktop.engine.localise import LOCATE_SIDE, heatmap
 from fluffy_desktop.engine.query import ParsedQuery, parse_query, query_vector
 from fluffy_desktop.engine.resources import resource
-from fluffy_desktop.engine.sidecars import ExportReport, export_keywords
+from fluffy_desktop.engine.sidecars import ExportReport, copy_photos, export_keywords
 from fluffy_desktop.engine.tagging import SCAN, Member, album_members, calibrate, review_candidates
 from fluffy_desktop.engine.tasks import Progress, no_progress
 from fluffy_desktop.engine.vectors import VectorIndex
@@ -513,6 +513,11 @@ class Album:
                 if member.path.is_file():
                     keywords.setdefault(member.path, []).append(concept.name)
         return export_keywords(keywords, dry_run)
+
+    def copy_album(self, name: str, folder: Path, link: bool = False) -> dict:
+        """Copy (or link) the photos of a concept's album into a folder: {"copied", "skipped"}."""
+        _, members = self.concept_photos(name)
+        return copy_photos([m.path for m in members if m.path.is_file()], Path(folder), link)
 
     def train_inverter(
         self,

@@ -1,4 +1,4 @@
-"""XMP sidecar keywords, written only when the user asks (`fluffy tags export`).
+"""Taking albums elsewhere: XMP sidecar keywords (`fluffy tags export`) and copies or links.
 
 Each photo of a concept's album gets `<photo name>.xmp` beside it (the name digiKam and
 darktable look for) with the concept's name in dc:subject and `Fluffy|<name>` in
@@ -10,6 +10,7 @@ this is the one place Fluffy writes beside them, and the write is atomic (temp f
 
 from __future__ import annotations
 
+import shutil
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -120,3 +121,26 @@ def export_keywords(keywords: dict[Path, list[str]], dry_run: bool = False) -> E
         else:
             report.written += 1
     return report
+
+
+def copy_photos(photos: Iterable[Path], folder: Path, link: bool = False) -> dict:
+    """Copy (or symlink) photos into folder, keeping names unique; never overwrites a file.
+
+    One-way: Fluffy does not track or remove the copies. Returns {"copied", "skipped"}."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copied, skipped = 0, []
+    for photo in photos:
+        target = folder / photo.name
+        number = 1
+        while target.exists() or target.is_symlink():
+            target = folder / f"{photo.stem}-{number}{photo.suffix}"
+            number += 1
+        try:
+            if link:
+                target.symlink_to(photo.resolve())
+            else:
+                shutil.copy2(photo, target)
+            copied += 1
+        except OSError as exc:
+            skipped.append({"path": str(photo), "error": exc.strerror or str(exc)})
+    return {"copied": copied, "skipped": skipped}

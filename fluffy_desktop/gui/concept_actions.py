@@ -1,4 +1,5 @@
-"""Rename, delete, export and import concepts from the side panel (file work in workers)."""
+"""Rename, delete, export, import and take elsewhere (XMP keywords, copies) from the side
+panel; file work runs in workers."""
 
 from __future__ import annotations
 
@@ -27,8 +28,10 @@ class ConceptActions:
 
     def run(self, action: str, name: str) -> None:
         {
-            "show": lambda: self.window.search_bar.search_for(name),
+            "show": lambda: self.window.show_album(name),
             "review": lambda: self.window.open_review(name),
+            "tags": lambda: self.export_tags(name),
+            "copy": lambda: self.copy_photos(name),
             "rename": lambda: self.rename(name),
             "export": lambda: self.export(name),
             "delete": lambda: self.delete(name),
@@ -44,6 +47,56 @@ class ConceptActions:
         self.window.jobs.start(
             lambda progress, cancel: work(), done=done, error=self.window.show_error
         )
+
+    def _report(self, work, describe) -> None:
+        """Run work in a worker and show describe(result) in the status bar."""
+        self.window.jobs.start(
+            lambda progress, cancel: work(),
+            done=lambda result: self.window.notify(describe(result)),
+            error=self.window.show_error,
+        )
+
+    def export_tags(self, name: str) -> None:
+        """Write XMP sidecar keywords for the album, after saying what that does."""
+        answer = QMessageBox.question(
+            self.window,
+            "Export tags",
+            f"Write the keyword “{name}” into an .xmp sidecar beside each photo of its album, "
+            "where digiKam, darktable, Lightroom and exiftool find it? The photos themselves "
+            "are not changed. This is one-way: Fluffy does not remove the keywords later.",
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self._report(
+                lambda: self.album.export_tags([name]).to_json(),
+                lambda doc: (
+                    f"{name}: {doc['written']} sidecars written, {doc['merged']} "
+                    f"merged, {len(doc['skipped'])} skipped."
+                ),
+            )
+
+    def copy_photos(self, name: str) -> None:
+        """Copy (or link) the album's photos into a folder the user picks."""
+        folder = QFileDialog.getExistingDirectory(self.window, f"Copy the photos of {name} to…")
+        if not folder:
+            return
+        box = QMessageBox(QMessageBox.Icon.Question, f"Copy {name}", "", parent=self.window)
+        box.setText(
+            f"Copy the photos of {name} into {folder}, or link to them there? Either way is "
+            "one-way: Fluffy keeps no record of the copies or links."
+        )
+        copy = box.addButton("Copy", QMessageBox.ButtonRole.AcceptRole)
+        link = box.addButton("Link", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.exec()
+        if box.clickedButton() in (copy, link):
+            linking = box.clickedButton() is link
+            self._report(
+                lambda: self.album.copy_album(name, Path(folder), linking),
+                lambda doc: (
+                    f"{name}: {doc['copied']} photos {'linked' if linking else 'copied'}"
+                    f" to {folder}, {len(doc['skipped'])} skipped."
+                ),
+            )
 
     def rename(self, name: str) -> None:
         new, ok = QInputDialog.getText(

@@ -196,6 +196,8 @@ class ConceptList(QListWidget):
         for action, label, glyph in (
             ("show", f"Show {name}", "photos"),
             ("review", f"Is this {name}? Review…", "concept"),
+            ("tags", "Export tags to sidecars…", "export"),
+            ("copy", "Copy photos to a folder…", "folder"),
             ("rename", "Rename…", "rename"),
             ("export", "Export…", "export"),
             ("delete", "Delete", "delete"),
