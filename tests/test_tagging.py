@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from fluffy_desktop.cli import main
+from fluffy_desktop.engine.errors import FluffyError
 from fluffy_desktop.engine.evaluate.world.model import shipped_model
 from fluffy_desktop.engine.evaluate.world.places import PLACES
 from fluffy_desktop.engine.evaluate.world.scene import render, scene_of
@@ -140,3 +141,18 @@ def test_tags_export_through_the_cli_covers_the_album(world_home, tmp_path, caps
     assert doc == {"written": len(album), "merged": 0, "skipped": []}
     assert main(_cli(tmp_path / "home", "tags", "export", "Nobody")) == 2
     assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_the_last_example_cannot_be_forgotten_and_a_stranger_is_not_one(world_home, tmp_path):
+    setup, home = world_home
+    with copy_home(home, tmp_path / "home") as album:
+        shots = [p.resolve() for p in setup.shots[CAT]]
+        for shot in shots[1:]:
+            album.forget("Fluffy", shot)
+        before = album.concepts.get("Fluffy")
+        with pytest.raises(FluffyError, match="at least one example"):
+            album.forget("Fluffy", shots[0])
+        with pytest.raises(FluffyError, match="not an example or an answer"):
+            album.forget("Fluffy", setup.gallery[0])
+        assert [r["path"] for r in album.concepts.get("Fluffy").photos] == [str(shots[0])]
+        assert album.concepts.get("Fluffy").word.equal(before.word)

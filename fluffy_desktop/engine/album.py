@@ -503,6 +503,32 @@ class Album:
             "seconds": round(time.perf_counter() - started, 3),
         }
 
+    def forget(
+        self,
+        name: str,
+        photo: Path,
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> None:
+        """Remove a photo from the concept's examples or answers, and re-tune without it."""
+        concept = self.concepts.get(name)
+        concept.check_model(self.clip().identity)
+        gone = [{"path": str(Path(photo))}]
+        if gone[0]["path"] not in {
+            r["path"] for r in concept.photos + concept.confirmed + concept.negatives
+        }:
+            raise PhotoUnreadable(f"{photo} is not an example or an answer of {concept.name}")
+        kept = _without(concept.photos, gone)
+        if not kept and not _without(concept.confirmed, gone):
+            raise FluffyError(f"{concept.name} needs at least one example photo: keep this one")
+        concept.photos, concept.confirmed = kept, _without(concept.confirmed, gone)
+        concept.negatives = _without(concept.negatives, gone)
+        self._fit(
+            concept, LearnSettings(steps=RETUNE_STEPS), concept.word.clone(), progress, cancel
+        )
+        with self._write_lock:
+            self.concepts.save(concept)
+
     def export_tags(self, names: Sequence[str] = (), dry_run: bool = False) -> ExportReport:
         """XMP sidecar keywords for the albums of these concepts (all when none are named)."""
         concepts = [self.concepts.get(n) for n in names] if names else self.concepts.list()

@@ -30,6 +30,7 @@ class ConceptActions:
         {
             "show": lambda: self.window.show_album(name),
             "review": lambda: self.window.open_review(name),
+            "answers": lambda: self.window.open_answers(name),
             "tags": lambda: self.export_tags(name),
             "copy": lambda: self.copy_photos(name),
             "rename": lambda: self.rename(name),

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QToolBar,
 )
 
+from fluffy_desktop.gui.answers_dialog import AnswersDialog
 from fluffy_desktop.gui.concept_actions import ConceptActions
 from fluffy_desktop.gui.concept_dialog import ConceptDialog
 from fluffy_desktop.gui.dnd import dropped
@@ -495,6 +496,13 @@ class MainWindow(QMainWindow):
         dialog = ReviewDialog(self.album, self.jobs, name, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.answers_ready.connect(lambda yes, no: self.record_answers(name, yes, no))
+        dialog.open()
+        return dialog
+
+    def open_answers(self, name: str) -> AnswersDialog:
+        """The concept's examples and answers, each removable."""
+        dialog = AnswersDialog(self.album, self.jobs, name, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog
 

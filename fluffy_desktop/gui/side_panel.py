@@ -196,6 +196,7 @@ class ConceptList(QListWidget):
         for action, label, glyph in (
             ("show", f"Show {name}", "photos"),
             ("review", f"Is this {name}? Review…", "concept"),
+            ("answers", "Examples and answers…", "photos"),
             ("tags", "Export tags to sidecars…", "export"),
             ("copy", "Copy photos to a folder…", "folder"),
             ("rename", "Rename…", "rename"),

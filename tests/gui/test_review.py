@@ -57,3 +57,25 @@ def test_clicking_a_concept_shows_its_album_whatever_the_slider(qtbot, world_hom
         assert dates == sorted(dates, reverse=True)
     finally:
         close_album(album)
+
+
+def test_examples_and_answers_are_listed_and_removable(qtbot, world_home, tmp_path):
+    setup, home = world_home
+    album = copy_home(home, tmp_path / "home")
+    try:
+        window = open_window(qtbot, album)
+        wait_idle(qtbot, window)
+        stranger = next(p for p, o in zip(setup.gallery, setup.world.owners, strict=True) if o < 0)
+        album.answer("Fluffy", [stranger], False)
+        dialog = window.open_answers("Fluffy")
+        texts = [dialog.list.item(i).text() for i in range(dialog.list.count())]
+        assert texts[0] == "Examples (5)" and "Said yes (0)" in texts and "Said no (1)" in texts
+        row = next(i for i, t in enumerate(texts) if t.strip() == str(stranger.resolve()))
+        dialog.list.setCurrentRow(row)
+        dialog.remove_button.click()
+        qtbot.waitUntil(lambda: "is re-tuned" in dialog.note.text(), timeout=WAIT_MS)
+        assert album.concepts.get("Fluffy").negatives == []
+        assert "Said no (0)" in [dialog.list.item(i).text() for i in range(dialog.list.count())]
+        wait_idle(qtbot, window)
+    finally:
+        close_album(album)

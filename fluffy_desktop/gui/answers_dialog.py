@@ -1,0 +1,79 @@
+"""A concept's examples and answers ("yes" and "no" photos), each removable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fluffy_desktop.gui.workers import Jobs
+
+if TYPE_CHECKING:
+    from fluffy_desktop.engine.album import Album
+
+PATH_ROLE = Qt.ItemDataRole.UserRole
+SECTIONS = (("photos", "Examples"), ("confirmed", "Said yes"), ("negatives", "Said no"))
+
+
+class AnswersDialog(QDialog):
+    """Lists what a concept was learned from; Remove forgets one photo and re-tunes."""
+
+    def __init__(self, album: Album, jobs: Jobs, name: str, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.album, self.jobs, self.name = album, jobs, name
+        self.setWindowTitle(f"{name}: examples and answers — Fluffy")
+        self.resize(560, 480)
+        self.list = QListWidget(self)
+        self.note = QLabel("", self)
+        self.note.setWordWrap(True)
+        self.remove_button = QPushButton("Remove", self)
+        self.remove_button.setToolTip("Forget this photo and re-tune the concept without it")
+        self.remove_button.clicked.connect(self.remove_selected)
+        column = QVBoxLayout(self)
+        column.addWidget(self.list, 1)
+        column.addWidget(self.note)
+        column.addWidget(self.remove_button, 0, Qt.AlignmentFlag.AlignRight)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Read the concept again and list its photos under their sections."""
+        self.list.clear()
+        concept = self.album.concepts.get(self.name)
+        for attribute, title in SECTIONS:
+            refs = getattr(concept, attribute)
+            header = QListWidgetItem(f"{title} ({len(refs)})")
+            header.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.list.addItem(header)
+            for ref in refs:
+                item = QListWidgetItem(f"    {ref['path']}")
+                item.setData(PATH_ROLE, ref["path"])
+                self.list.addItem(item)
+
+    def remove_selected(self) -> None:
+        item = self.list.currentItem()
+        if item is None or item.data(PATH_ROLE) is None:
+            self.note.setText("Choose a photo to remove.")
+            return
+        path = Path(item.data(PATH_ROLE))
+        self.remove_button.setEnabled(False)
+        self.note.setText(f"Re-tuning {self.name} without {path.name}…")
+        self.jobs.start(
+            lambda progress, cancel: self.album.forget(self.name, path, progress, cancel),
+            done=lambda _: self._done(f"Removed {path.name}; {self.name} is re-tuned."),
+            error=self._done,
+        )
+
+    def _done(self, message: str) -> None:
+        self.note.setText(message)
+        self.remove_button.setEnabled(True)
+        self.refresh()
