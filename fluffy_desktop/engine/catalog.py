@@ -395,7 +395,10 @@ class Catalog:
         return self._vector_rows("SELECT id, data FROM vectors WHERE seq > ? ORDER BY id", (seq,))
 
     def vector_ids(self) -> np.ndarray:
-        return np.array([r[0] for r in self._query("SELECT id FROM vectors")], dtype=np.int64)
+        """The ids of every embedded photo (streamed: no row list at a million photos)."""
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM vectors")
+            return np.fromiter((row[0] for row in rows), dtype=np.int64)
 
     def vector_seq(self) -> int:
         """A counter that grows with every chunk of vectors written, never reset."""

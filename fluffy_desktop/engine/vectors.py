@@ -44,6 +44,15 @@ class _Identity:
     catalog: str
 
 
+def _among(ids: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
+    """Which of ids are in sorted_ids (a sorted array), as a boolean mask."""
+    if not len(sorted_ids):
+        return np.zeros(len(ids), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
+    found: np.ndarray = sorted_ids[at] == ids
+    return found
+
+
 def _file_hash(path: Path) -> str:
     digest = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as handle:
@@ -61,7 +70,8 @@ class VectorIndex:
         self._lock = threading.RLock()
         self._index = index
         self._index.set_ef(EF_SEARCH)
-        self._labels: set[int] = set(index.get_ids_list())
+        # every label ever added, sorted (an array: at 1M photos a set of ints costs ~60 MB)
+        self._labels = np.sort(np.asarray(index.get_ids_list(), dtype=np.int64))
         self._deleted: set[int] = set()
         self._seq = 0
         self._dirty = True
@@ -120,7 +130,7 @@ class VectorIndex:
             hnsw.load_index(str(bin_path), max_elements=max(MIN_CAPACITY, meta["labels"]))
             index = cls(directory, identity, hnsw)
             index._deleted = {int(i) for i in meta["deleted"]}
-            if len(index) != meta["count"] or not index._deleted <= index._labels:
+            if len(index) != meta["count"] or not _among(index._deleted_ids(), index._labels).all():
                 return None
             index._seq, index._dirty = int(meta["seq"]), False
         except (OSError, ValueError, KeyError, TypeError, RuntimeError):
@@ -139,10 +149,9 @@ class VectorIndex:
         if self._seq < seq:
             self.add(*catalog.vectors_after(self._seq))
             self._seq, self._dirty = seq, True
-        wanted = set(catalog.vector_ids().tolist())
-        live = self._labels - self._deleted
-        self.remove(sorted(live - wanted))
-        return wanted <= live
+        wanted, live = catalog.vector_ids(), self.ids()
+        self.remove(live[~_among(live, np.sort(wanted))])
+        return bool(_among(wanted, live).all())
 
     def _mostly_deleted(self) -> bool:
         """Deleted items still take room and search time: past half, a rebuild pays."""
@@ -163,12 +172,12 @@ class VectorIndex:
         if vectors.shape[1] != self._identity.dim:
             raise ValueError(f"vectors of dimension {vectors.shape[1]}, index has {self.dim}")
         with self._lock:
-            fresh = sum(1 for i in ids.tolist() if i not in self._labels)
-            needed = self._index.element_count + fresh
+            fresh = np.unique(ids[~_among(ids, self._labels)])
+            needed = self._index.element_count + len(fresh)
             if needed > self._index.get_max_elements():
                 self._index.resize_index(max(needed, 2 * self._index.get_max_elements()))
             self._index.add_items(vectors, ids)  # replaces, and unmarks a deleted label
-            self._labels.update(ids.tolist())
+            self._labels = np.insert(self._labels, np.searchsorted(self._labels, fresh), fresh)
             self._deleted.difference_update(ids.tolist())
             if seq is not None:
                 self._seq = max(self._seq, seq)
@@ -176,9 +185,10 @@ class VectorIndex:
 
     def remove(self, ids: Iterable[int]) -> None:
         """Forget these photos (ids not in the index are ignored)."""
+        ids = np.unique(np.fromiter(ids, dtype=np.int64))
         with self._lock:
-            for photo_id in {int(i) for i in ids}:
-                if photo_id in self._labels and photo_id not in self._deleted:
+            for photo_id in ids[_among(ids, self._labels)].tolist():
+                if photo_id not in self._deleted:
                     self._index.mark_deleted(photo_id)
                     self._deleted.add(photo_id)
                     self._dirty, self._matrix = True, None
@@ -186,7 +196,7 @@ class VectorIndex:
     def clear(self) -> None:
         """Drop everything (the model changed)."""
         with self._lock:
-            self.remove(sorted(self._labels))
+            self.remove(self._labels)
 
     def save(self) -> None:
         """Write index.bin and index.json, each by temp file + rename (if anything changed)."""
@@ -228,7 +238,10 @@ class VectorIndex:
     def ids(self) -> np.ndarray:
         """The live photo ids, sorted."""
         with self._lock:
-            return np.array(sorted(self._labels - self._deleted), dtype=np.int64)
+            return np.setdiff1d(self._labels, self._deleted_ids(), assume_unique=True)
+
+    def _deleted_ids(self) -> np.ndarray:
+        return np.fromiter(self._deleted, dtype=np.int64, count=len(self._deleted))
 
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The k nearest photos as (id, cosine similarity), most similar first."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 INDEX_SHARE = 0.9  # indexing at least this share of raw encoding speed
 RECALL = 0.98
 LEARN_SECONDS = 10.0
+COLD_START_SECONDS = 3.0  # at up to 100k vectors
+SEARCH_RSS_MB = 3 * 1024  # 3 GB (in the MiB that peak memory is counted in), up to 1M vectors
 
 
 def query_target_ms(n_vectors: int) -> float:
@@ -14,6 +16,14 @@ def query_target_ms(n_vectors: int) -> float:
 
 def _verdict(ok: bool) -> str:
     return "ok" if ok else "MISSED"
+
+
+def _cold_note(doc: dict) -> str:
+    """The cold-start target holds up to 100k vectors (larger indexes take longer to read)."""
+    if doc["n_vectors"] > 100_000:
+        return "fresh process, first search"
+    ok = doc["cold_start_s"] <= COLD_START_SECONDS
+    return f"target ≤ {COLD_START_SECONDS:.0f} s  {_verdict(ok)}"
 
 
 def format_bench(doc: dict) -> str:
@@ -43,6 +53,12 @@ def format_bench(doc: dict) -> str:
             f"target ≤ {LEARN_SECONDS:.0f} s  {_verdict(doc['learn_seconds'] <= LEARN_SECONDS)}",
         ),
         ("peak memory", f"{doc['peak_rss_mb']:.0f} MB", ""),
+        ("cold start", f"{doc['cold_start_s']:.1f} s", _cold_note(doc)),
+        (
+            "search memory",
+            f"{doc['search_rss_mb']:.0f} MB",
+            f"target ≤ {SEARCH_RSS_MB} MB  {_verdict(doc['search_rss_mb'] <= SEARCH_RSS_MB)}",
+        ),
     ]
     title = f"fluffy bench: {doc['model']} on {doc['device']}, {doc['n_vectors']:,} vectors"
     lines = [title] + [f"  {name:<20}{value:<22}{note}".rstrip() for name, value, note in rows]

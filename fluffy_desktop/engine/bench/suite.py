@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import inspect
 import random
-import resource
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -18,6 +16,7 @@ import open_clip
 import torch
 
 from fluffy_desktop.engine.album import Album
+from fluffy_desktop.engine.bench.cold import cold_start
 from fluffy_desktop.engine.bench.photos import PHONE_SIZE, bench_photos
 from fluffy_desktop.engine.bench.synthetic import (
     ClusteredVectors,
@@ -25,10 +24,12 @@ from fluffy_desktop.engine.bench.synthetic import (
     normalise,
     recall_at_k,
 )
+from fluffy_desktop.engine.catalog import PhotoUpdate
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec, pick_device
 from fluffy_desktop.engine.errors import FluffyError
 from fluffy_desktop.engine.images import read_photo
 from fluffy_desktop.engine.ingest import index_library
+from fluffy_desktop.engine.memory import peak_rss_mb
 from fluffy_desktop.engine.tasks import Progress, no_progress
 
 T = TypeVar("T")
@@ -41,6 +42,8 @@ BENCH_KEYS = (
     "recall_at_10",
     "learn_seconds",
     "peak_rss_mb",
+    "cold_start_s",
+    "search_rss_mb",
     "device",
     "model",
     "n_vectors",
@@ -78,7 +81,6 @@ LEARN_SHOTS = 5
 WARM_QUERIES = 10
 TIMED_QUERIES = 200
 RECALL_QUERIES = 200
-SYNTHETIC_ID0 = 1 << 40  # synthetic vectors' ids, far above any photo id
 
 
 def random_weights_clip(arch: str = "ViT-B-32", device: str = "cpu") -> ClipModel:
@@ -126,33 +128,39 @@ def raw_rate(clip: ClipModel, photos: list[Path]) -> float:
     return len(tensors) / seconds
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory (ru_maxrss is KiB on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / (1 << 20) if sys.platform == "darwin" else peak / 1024
+def _synthetic_photos(home: Path, start: int, vectors: np.ndarray) -> list[PhotoUpdate]:
+    """Catalog rows for synthetic vectors: photos that exist only in the catalog and index."""
+    return [
+        PhotoUpdate(home / "synthetic" / f"{start + i:07d}.jpg", 0, 0.0, None, "", vector=v)
+        for i, v in enumerate(vectors)
+    ]
 
 
 def _fill_index(
     album: Album, n: int, progress: Progress
 ) -> tuple[np.ndarray, np.ndarray, ClusteredVectors]:
     """Add clustered vectors around the library's and the queries' embeddings until the
-    index holds n; returns the ids and vectors in it, and their generator."""
+    library holds n, written like indexing writes them (catalog, then index) and saved;
+    returns the ids and vectors in it, and their generator."""
     clip, index = album.clip(), album.vector_index()
     photo_ids, photo_vectors = album.catalog.all_vectors()
     seeds = np.concatenate([photo_vectors, clip.encode_texts(queries())])
     library = ClusteredVectors(seeds, max(0, n - len(index)), np.random.default_rng(0))
     vectors = np.empty((len(photo_ids) + library.n, clip.dim), dtype=np.float32)
     vectors[: len(photo_ids)] = photo_vectors
+    ids = [photo_ids]
     added = 0
     for chunk in library.chunks():
-        progress("Filling the index", added, library.n)
-        index.add(SYNTHETIC_ID0 + added + np.arange(len(chunk)), chunk)
+        progress("Filling the library", added, library.n)
+        seq, chunk_ids = album.catalog.store(_synthetic_photos(album.home.root, added, chunk))
+        index.add(chunk_ids, chunk, seq=seq)
         start = len(photo_ids) + added
         vectors[start : start + len(chunk)] = chunk
+        ids.append(np.asarray(chunk_ids, dtype=np.int64))
         added += len(chunk)
-    progress("Filling the index", added, library.n)
-    ids = np.concatenate([photo_ids, SYNTHETIC_ID0 + np.arange(added)])
-    return ids, vectors, library
+    progress("Filling the library", added, library.n)
+    index.save()
+    return np.concatenate(ids), vectors, library
 
 
 def query_times(album: Album, progress: Progress) -> list[float]:
@@ -229,6 +237,7 @@ def run_bench(
         bench_album(Path(home), clip) as album,
     ):
         doc |= measure_album(album, folder, paths, vectors, progress)
+        doc |= cold_start(album, clip, queries()[0], progress)
     doc |= {"peak_rss_mb": round(peak_rss_mb(), 1), "device": str(clip.device)}
     doc["model"] = clip.identity
     return {key: doc[key] for key in BENCH_KEYS}
