@@ -97,3 +97,15 @@ def window(qtbot, indexed):
     wait_idle(qtbot, window)
     assert window.pages.currentWidget() is window.splitter
     return window
+
+
+@pytest.fixture
+def world_window(qtbot, world_home, tmp_path):
+    """A started window over a copy of the world home (the world model, "Fluffy" learned)."""
+    from tests.world_search import copy_home
+
+    album = copy_home(world_home[1], tmp_path / "world-home")
+    window = open_window(qtbot, album)
+    wait_idle(qtbot, window)
+    yield window
+    close_album(album)
