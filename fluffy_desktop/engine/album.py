@@ -18,7 +18,7 @@ from PIL import Image
 from fluffy_desktop.engine.catalog import Catalog, PhotoRecord, content_digest
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.concepts.inverter import Inverter, train_inverter
-from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_concept, learn_word
+from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_concept
 from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
 from fluffy_desktop.engine.errors import BadQuery, FluffyError, PhotoUnreadable
 from fluffy_desktop.engine.home import Home, atomic_write_bytes, default_home
@@ -335,45 +335,42 @@ class Album:
         self,
         concept: Concept,
         settings: LearnSettings,
-        init: torch.Tensor | None,
+        start: torch.Tensor | None,
         progress: Progress | None,
         cancel: threading.Event | None,
     ) -> dict:
-        """Tune the concept's word from its examples and answers (from `init`, else f_θ's
+        """Tune the concept's word from its examples and answers (from `start`, else f_θ's
         guess or the kind word), then set its album's threshold; returns the learning stats."""
         clip = self.clip()
         shots = [self._decode(Path(r["path"])) for r in concept.photos + concept.confirmed]
         negative_images = [self._decode(Path(r["path"])) for r in concept.negatives]
-        library = self._library_average()
-        if init is None:
-            inverter = Inverter.load(self.home.inverters_dir, clip.identity)
-            word, stats = learn_concept(
-                clip,
-                concept.kind,
-                shots,
-                negative_images,
-                inverter if settings.use_inverter else None,
-                library,
-                settings,
-                progress or no_progress,
-                cancel,
-            )
-        else:
-            word, stats = learn_word(
-                clip,
-                concept.kind,
-                shots,
-                negative_images,
-                init,
-                settings,
-                progress,
-                cancel,
-                library=library,
-            )
+        sample = self._library_sample()
+        wants_guess = start is None and settings.use_inverter
+        word, stats = learn_concept(
+            clip,
+            concept.kind,
+            shots,
+            negative_images,
+            Inverter.load(self.home.inverters_dir, clip.identity) if wants_guess else None,
+            None if sample is None else sample.mean(axis=0),
+            settings,
+            progress or no_progress,
+            cancel,
+            start=start,
+        )
         concept.word = word.detach().float().cpu()
         concept.settings = {**stats, "steps": settings.steps, "seed": settings.seed}
-        concept.threshold = self._calibrated(concept)
+        concept.threshold = self._calibrated(concept, self._concept_vector(concept), sample)
         return stats
+
+    def _retune(
+        self, concept: Concept, progress: Progress | None, cancel: threading.Event | None
+    ) -> None:
+        """After its examples or answers changed: re-tune from the current word, and save."""
+        settings = LearnSettings(steps=RETUNE_STEPS)
+        self._fit(concept, settings, concept.word.clone(), progress, cancel)
+        with self._write_lock:
+            self.concepts.save(concept)
 
     def _checked_request(self, name: str, kind: str, photos: Sequence[Path]) -> str:
         """The kind, stripped, once name, kind and photos are all usable (else a user error)."""
@@ -389,11 +386,6 @@ class Album:
         trained for this model."""
         inverter = Inverter.load(self.home.inverters_dir, self.clip().identity)
         return inverter.predict(shot_vectors) if inverter else None
-
-    def _library_average(self) -> np.ndarray | None:
-        """The mean embedding of (a sample of) the library's photos, which learning contrasts."""
-        sample = self._library_sample()
-        return None if sample is None else sample.mean(axis=0)
 
     @staticmethod
     def _photo_ref(path: Path) -> dict:
@@ -424,10 +416,9 @@ class Album:
         paths = [Path(r["path"]) for r in refs if Path(r["path"]).is_file()]
         return {p: float(self.photo_vector(p) @ vector) for p in paths}
 
-    def _calibrated(self, concept: Concept) -> float:
-        """The concept's album threshold (tagging.calibrate) for its current word."""
-        vector = self._concept_vector(concept)
-        sample = self._library_sample()
+    def _calibrated(self, concept: Concept, vector: np.ndarray, sample: np.ndarray | None) -> float:
+        """The album threshold (tagging.calibrate) for the concept's vector; `sample`: library
+        photo vectors."""
         examples = self._scores(vector, concept.photos + concept.confirmed)
         return calibrate(
             np.array(list(examples.values())),
@@ -435,38 +426,46 @@ class Album:
             np.zeros(0) if sample is None else sample @ vector,
         )
 
-    def _scored(self, concept: Concept) -> list[tuple[Path, float]]:
-        """The concept's nearest library photos with their scores, best first."""
-        vector = self._concept_vector(concept)
+    def _threshold(self, concept: Concept, vector: np.ndarray) -> float:
+        """The stored threshold, or one calibrated now (concepts learned before tagging)."""
+        if concept.threshold is None:
+            concept.threshold = self._calibrated(concept, vector, self._library_sample())
+        return concept.threshold
+
+    def _scored(self, vector: np.ndarray) -> list[tuple[Path, float]]:
+        """The library photos nearest a concept's vector, with their scores, best first."""
         hits = self.nearest(vector, min(SCAN, max(1, len(self.vector_index()))))
         return [(hit.path, hit.score) for hit in hits]
 
-    def concept_photos(self, name: str) -> tuple[Concept, list[Member]]:
-        """The concept and its album: examples, "yes" answers, and photos above its threshold."""
+    def _learned(self, name: str) -> Concept:
+        """The concept, which must have been learned with this model."""
         concept = self.concepts.get(name)
         concept.check_model(self.clip().identity)
-        vector = self._concept_vector(concept)
-        threshold = (
-            concept.threshold if concept.threshold is not None else self._calibrated(concept)
-        )
-        members = album_members(
-            self._scored(concept),
+        return concept
+
+    def _members(self, concept: Concept, vector: np.ndarray) -> list[Member]:
+        return album_members(
+            self._scored(vector),
             self._scores(vector, concept.photos),
             self._scores(vector, concept.confirmed),
             {Path(r["path"]) for r in concept.negatives},
-            threshold,
+            self._threshold(concept, vector),
         )
-        concept.threshold = threshold
-        return concept, members
+
+    def concept_photos(self, name: str) -> tuple[Concept, list[Member]]:
+        """The concept and its album: examples, "yes" answers, and photos above its threshold."""
+        concept = self._learned(name)
+        return concept, self._members(concept, self._concept_vector(concept))
 
     def review(self, name: str, n: int = 10) -> list[Member]:
         """The n photos whose answer would help most: unanswered, nearest the threshold."""
         if n < 1:
             raise FluffyError("-n must be at least 1")
-        concept, _ = self.concept_photos(name)
+        concept = self._learned(name)
+        vector = self._concept_vector(concept)
         answered = {Path(r["path"]) for r in concept.photos + concept.confirmed + concept.negatives}
-        assert concept.threshold is not None
-        return review_candidates(self._scored(concept), answered, concept.threshold, n)
+        threshold = self._threshold(concept, vector)
+        return review_candidates(self._scored(vector), answered, threshold, n)
 
     def answer(
         self,
@@ -479,8 +478,7 @@ class Album:
         """Record "this is ⟨name⟩" (yes) or "this is not" answers and re-tune the concept from
         its current word; the `confirm`/`reject --json` document."""
         started = time.perf_counter()
-        concept = self.concepts.get(name)
-        concept.check_model(self.clip().identity)
+        concept = self._learned(name)
         missing = [p for p in photos if not Path(p).is_file()]
         if not photos or missing:
             raise PhotoUnreadable(f"no photo at {missing[0]}" if missing else "name the photos")
@@ -491,11 +489,8 @@ class Album:
         else:
             concept.negatives = _merged(concept.negatives, refs)
             concept.confirmed = _without(concept.confirmed, refs)
-        settings = LearnSettings(steps=RETUNE_STEPS)
-        self._fit(concept, settings, concept.word.clone(), progress, cancel)
-        with self._write_lock:
-            self.concepts.save(concept)
-        _, members = self.concept_photos(concept.name)
+        self._retune(concept, progress, cancel)
+        members = self._members(concept, self._concept_vector(concept))
         return {
             "name": concept.name,
             "confirmed" if yes else "rejected": len(refs),
@@ -511,8 +506,7 @@ class Album:
         cancel: threading.Event | None = None,
     ) -> None:
         """Remove a photo from the concept's examples or answers, and re-tune without it."""
-        concept = self.concepts.get(name)
-        concept.check_model(self.clip().identity)
+        concept = self._learned(name)
         gone = [{"path": str(Path(photo))}]
         if gone[0]["path"] not in {
             r["path"] for r in concept.photos + concept.confirmed + concept.negatives
@@ -523,11 +517,7 @@ class Album:
             raise FluffyError(f"{concept.name} needs at least one example photo: keep this one")
         concept.photos, concept.confirmed = kept, _without(concept.confirmed, gone)
         concept.negatives = _without(concept.negatives, gone)
-        self._fit(
-            concept, LearnSettings(steps=RETUNE_STEPS), concept.word.clone(), progress, cancel
-        )
-        with self._write_lock:
-            self.concepts.save(concept)
+        self._retune(concept, progress, cancel)
 
     def export_tags(self, names: Sequence[str] = (), dry_run: bool = False) -> ExportReport:
         """XMP sidecar keywords for the albums of these concepts (all when none are named)."""

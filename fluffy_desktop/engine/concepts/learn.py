@@ -252,11 +252,15 @@ def learn_concept(
     settings: LearnSettings = LearnSettings(),
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    *,
+    start: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict]:
-    """Stage 2 as the app runs it, for the app and for every evaluation: f_θ's first guess
-    when there is an inverter (else the kind word), and the library's average photo as a
-    contrast when there is a library."""
-    init = inverter.predict(clip.encode_images(shots)) if inverter and shots else None
+    """Stage 2 as the app runs it, for the app and for every evaluation: from `start` when
+    given (re-tuning), else f_θ's first guess when there is an inverter, else the kind word;
+    the library's average photo is a contrast when there is a library."""
+    init = start
+    if init is None and inverter is not None and shots:
+        init = inverter.predict(clip.encode_images(shots))
     return learn_word(
         clip, kind, shots, negatives, init, settings, progress, cancel, library=library
     )

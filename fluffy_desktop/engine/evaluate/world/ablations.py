@@ -19,7 +19,7 @@ from fluffy_desktop.engine.album import Album
 from fluffy_desktop.engine.clip import ModelSpec
 from fluffy_desktop.engine.concepts.learn import LearnSettings
 from fluffy_desktop.engine.evaluate.world.places import PLACES
-from fluffy_desktop.engine.evaluate.world.run import learn_all, prepare, retrieval, world_spec
+from fluffy_desktop.engine.evaluate.world.run import learn_all, prepared, retrieval
 from fluffy_desktop.engine.evaluate.world.scene import render, scene_of
 from fluffy_desktop.engine.evaluate.world.things import KINDS, random_individual
 from fluffy_desktop.engine.tasks import Progress, no_progress
@@ -50,21 +50,19 @@ def run_ablations(
     progress = progress or no_progress
     started = time.perf_counter()
     variants = {}
-    with tempfile.TemporaryDirectory(prefix="fluffy-world-") as scratch:
-        setup = prepare(Path(scratch), seed, spec or world_spec(), inverters, progress)
-        with setup.album:
-            for name, change in VARIANTS.items():
-                progress(f"Variant: {name}", 0, 1)
-                seconds = learn_all(setup, replace(LearnSettings(), **change), no_progress)
-                with torch.no_grad():
-                    methods, identity = retrieval(setup)
-                variants[name] = {
-                    "mrr": methods["palavra"]["mrr"],
-                    "r1": methods["palavra"]["r1"],
-                    "identity": identity["palavra"],
-                    "learn_seconds": round(seconds, 3),
-                }
-            baselines = {m: methods[m]["mrr"] for m in ("text", "avgim", "avgim_text")}
+    with prepared(seed, spec, inverters, progress) as setup:
+        for name, change in VARIANTS.items():
+            progress(f"Variant: {name}", 0, 1)
+            seconds = learn_all(setup, replace(LearnSettings(), **change), no_progress)
+            with torch.no_grad():
+                methods, identity = retrieval(setup)
+            variants[name] = {
+                "mrr": methods["palavra"]["mrr"],
+                "r1": methods["palavra"]["r1"],
+                "identity": identity["palavra"],
+                "learn_seconds": round(seconds, 3),
+            }
+        baselines = {m: methods[m]["mrr"] for m in ("text", "avgim", "avgim_text")}
     return {
         "seed": seed,
         "variants": variants,

@@ -19,6 +19,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +82,18 @@ def prepare(
         shutil.copytree(inverters, album.home.inverters_dir, dirs_exist_ok=True)
     album.index([gallery[0].parent], progress)
     return Setup(album, world, gallery, shots, _gallery_vectors(album, gallery))
+
+
+@contextmanager
+def prepared(
+    seed: int, spec: ModelSpec | None, inverters: Path | None, progress: Progress
+) -> Iterator[Setup]:
+    """The set for a seed, indexed in a scratch home (the world model unless spec names
+    another) that is removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix="fluffy-world-") as scratch:
+        setup = prepare(Path(scratch), seed, spec or world_spec(), inverters, progress)
+        with setup.album:
+            yield setup
 
 
 def _method_queries(setup: Setup, number: int, phrases: list[str]) -> dict[str, np.ndarray]:
@@ -167,21 +181,18 @@ def run_world(
     inverters: Path | None = None,
     settings: LearnSettings | None = None,
     progress: Progress | None = None,
-    folder: Path | None = None,
 ) -> dict:
     """The `eval world --json` document (metrics in percent)."""
     progress = progress or no_progress
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="fluffy-world-") as scratch:
-        setup = prepare(Path(folder or scratch), seed, spec or world_spec(), inverters, progress)
-        with setup.album:
-            clip = setup.album.clip()
-            learn_seconds = learn_all(setup, settings or LearnSettings(), progress)
-            with torch.no_grad():
-                methods, identity = retrieval(setup)
-            iou = locate_iou(setup)
-            init = setup.album.concepts.get(setup.world.names[0]).settings.get("init")
-            tagging = tagging_quality(setup)  # last: its answers re-tune the concepts
+    with prepared(seed, spec, inverters, progress) as setup:
+        clip = setup.album.clip()
+        learn_seconds = learn_all(setup, settings or LearnSettings(), progress)
+        with torch.no_grad():
+            methods, identity = retrieval(setup)
+        iou = locate_iou(setup)
+        init = setup.album.concepts.get(setup.world.names[0]).settings.get("init")
+        tagging = tagging_quality(setup)  # last: its answers re-tune the concepts
     return {
         "dataset": "world",
         "queries": len(setup.world.individuals) * len(PLACES),
