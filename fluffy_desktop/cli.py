@@ -122,6 +122,9 @@ def _concepts_parser(commands) -> None:
         action = actions.add_parser(name)
         action.add_argument("name")
         action.add_argument("--json", action="store_true")
+    relearn = actions.add_parser("relearn", help="learn concepts again for the model in use")
+    relearn.add_argument("names", nargs="*", metavar="NAME", help="concepts (default: all)")
+    relearn.add_argument("--json", action="store_true")
     rename = actions.add_parser("rename")
     rename.add_argument("name")
     rename.add_argument("new_name")
@@ -190,6 +193,8 @@ def _cmd_index(album, args) -> None:
             f"{doc['removed']} removed, {doc['unchanged']} unchanged, "
             f"{len(doc['failed'])} unreadable ({doc['seconds']:.1f} s)"
         )
+        if report.reembedded:
+            print(f"re-embedded {report.reembedded} photos for the current model")
         for failure in doc["failed"]:
             print(f"  skipped {failure['path']}: {failure['error']}")
 
@@ -199,9 +204,11 @@ def _cmd_index(album, args) -> None:
 def _cmd_search(album, args) -> None:
     hits = album.search(args.query, args.k)
     doc = {"query": args.query, "results": [hit.to_json() for hit in hits]}
+    if hits.notice:
+        print(f"fluffy: {hits.notice}; run `fluffy index` to re-embed the rest", file=sys.stderr)
 
     def human() -> None:
-        if not hits:
+        if not hits and not hits.notice:
             print("no photos indexed yet: run `fluffy index FOLDER`")
         for hit in hits:
             print(f"{hit.score:6.3f}  {hit.path}")
@@ -289,6 +296,21 @@ def _concepts_photos(album, args) -> None:
     _emit(args, doc, human)
 
 
+def _concepts_relearn(album, args) -> None:
+    from fluffy_desktop.terminal import TerminalProgress
+
+    with TerminalProgress() as progress:
+        reports = album.relearn(args.names, progress)
+
+    def human() -> None:
+        if not reports:
+            print("no concepts yet: fluffy learn NAME --kind WORD PHOTO...")
+        for report in reports:
+            print(report.summary())
+
+    _emit(args, [report.to_json() for report in reports], human)
+
+
 def _cmd_review(album, args) -> None:
     candidates = album.review(args.name, args.n)
     doc = {
@@ -337,16 +359,42 @@ def _cmd_status(album, args) -> None:
     def human() -> None:
         print(f"home      {doc['home']}")
         print(f"folders   {', '.join(doc['folders']) or '(none: fluffy index FOLDER)'}")
-        print(f"photos    {doc['photos']} indexed, {doc['failed']} unreadable")
+        print(f"photos    {_photos_line(doc)}, {doc['failed']} unreadable")
         for failure in doc["unreadable"]:
             print(f"          skipped {failure['path']}: {failure['error']}")
-        print(f"concepts  {', '.join(doc['concepts']) or '(none)'}")
+        print(f"concepts  {_concepts_line(doc)}")
         model = doc["model"]
         source = model["weights"] or f"hub tag {model['pretrained']}"
         print(f"model     {model['arch']} ({source})")
         print(f"log       {doc['log']}")
 
     _emit(args, doc, human)
+
+
+def _photos_line(doc: dict) -> str:
+    """'172 indexed', or how many of them are embedded with the model in use."""
+    embedded, photos = doc["embedded"], doc["photos"]
+    if embedded is None:
+        return f"{photos} indexed (the model in use is not on this computer)"
+    if embedded < photos:
+        return (
+            f"{embedded} of {photos} embedded with the model in use "
+            "(run `fluffy index` to re-embed the rest)"
+        )
+    return f"{photos} indexed"
+
+
+def _concepts_line(doc: dict) -> str:
+    """The concepts, and which of them are ready for the model in use."""
+    from fluffy_desktop.engine.model_state import READY, ModelState
+
+    states = doc["concept_states"]
+    if not doc["concepts"]:
+        return "(none)"
+    if states is None or set(states.values()) == {READY}:
+        return ", ".join(doc["concepts"])
+    line = ModelState(doc["embedded"], doc["photos"], states).concepts_line()
+    return f"{line} (fluffy concepts relearn)"
 
 
 def _cmd_eval(album, args) -> None:
@@ -432,6 +480,7 @@ CONCEPT_ACTIONS = {
     "export": _concepts_export,
     "import": _concepts_import,
     "photos": _concepts_photos,
+    "relearn": _concepts_relearn,
 }
 
 

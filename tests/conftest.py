@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from tests.tinymodel import write_tiny_model
+from fluffy_desktop.cli import main
+from tests.tinymodel import OTHER_CONFIG, write_tiny_model
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -23,6 +25,16 @@ def tiny_spec(tiny_model_files):
     from fluffy_desktop.engine.clip import ModelSpec
 
     config, weights = tiny_model_files
+    return ModelSpec(arch=str(config), pretrained=None, weights=weights, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def other_tiny_spec(tmp_path_factory):
+    """A second tiny model (other config, other seed): what a switch of models brings."""
+    from fluffy_desktop.engine.clip import ModelSpec
+
+    folder = tmp_path_factory.mktemp("other-tiny-model")
+    config, weights = write_tiny_model(folder, seed=1, config=OTHER_CONFIG, name="fluffy-tiny-2")
     return ModelSpec(arch=str(config), pretrained=None, weights=weights, device="cpu")
 
 
@@ -58,3 +70,24 @@ def world_home(tmp_path_factory):
     setup.album.learn("Fluffy", "cat", setup.shots[0])
     setup.album.close()
     return setup, folder / "home"
+
+
+@pytest.fixture
+def fluffy(monkeypatch, capfdbinary):
+    """`fluffy` run in this process (fast: no interpreter start), same exit code and output."""
+
+    def run(env: dict, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess:
+        for key in [k for k in os.environ if k.startswith("FLUFFY_")]:
+            monkeypatch.delenv(key)
+        for key, value in env.items():
+            if key.startswith("FLUFFY_"):
+                monkeypatch.setenv(key, value)
+        capfdbinary.readouterr()
+        code = main([str(arg) for arg in args])
+        out, err = capfdbinary.readouterr()
+        result = subprocess.CompletedProcess(args, code, out, err)
+        if check and code != 0:
+            raise AssertionError(f"exit {code}: {err.decode(errors='replace')}")
+        return result
+
+    return run

@@ -11,8 +11,6 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-from fluffy_desktop.cli import main
-
 COLOURS = ["red", "green", "blue", "yellow", "purple", "orange", "white", "black"]
 
 
@@ -24,27 +22,6 @@ def fluffy_process(env: dict, *args: str | Path) -> subprocess.CompletedProcess:
         capture_output=True,
         timeout=180,
     )
-
-
-@pytest.fixture
-def fluffy(monkeypatch, capfdbinary):
-    """`fluffy` run in this process (fast: no interpreter start), same exit code and output."""
-
-    def run(env: dict, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess:
-        for key in [k for k in os.environ if k.startswith("FLUFFY_")]:
-            monkeypatch.delenv(key)
-        for key, value in env.items():
-            if key.startswith("FLUFFY_"):
-                monkeypatch.setenv(key, value)
-        capfdbinary.readouterr()
-        code = main([str(arg) for arg in args])
-        out, err = capfdbinary.readouterr()
-        result = subprocess.CompletedProcess(args, code, out, err)
-        if check and code != 0:
-            raise AssertionError(f"exit {code}: {err.decode(errors='replace')}")
-        return result
-
-    return run
 
 
 def as_json(result: subprocess.CompletedProcess):

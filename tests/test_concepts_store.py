@@ -210,3 +210,39 @@ def test_a_damaged_store_file_is_skipped_by_list_and_refused_by_get(store):
 def test_check_model_names_both_models():
     with pytest.raises(ConceptMismatch, match=r"RN50:1.*not ViT-B-32:2"):
         make_concept(model="RN50:1").check_model("ViT-B-32:2")
+
+
+OTHER = "fluffy-tiny-2:fedcba9876543210"
+
+
+def test_a_concept_learned_again_with_another_model_keeps_the_first_for_switching_back(store):
+    first = make_concept()
+    store.save(first)
+    store.save(make_concept(width=48, model=OTHER))
+    assert store.names() == ["Fluffy"] and store.get("Fluffy").model == OTHER
+    kept = store.version(store.get("Fluffy"), MODEL)
+    assert kept is not None and torch.equal(kept.word, first.word)
+    assert store.version(store.get("Fluffy"), "yet-another-model") is None
+
+    store.rename("Fluffy", "Mister Fluffy")  # the kept copy follows the rename
+    kept = store.version(store.get("Mister Fluffy"), MODEL)
+    assert kept is not None and kept.name == "Mister Fluffy"
+    store.remove("Mister Fluffy")
+    assert list(store.directory.rglob("*.safetensors")) == []
+
+
+def test_a_kept_copy_counts_only_for_the_same_concept_learned_from_the_same_photos(store):
+    store.save(make_concept())
+    store.save(make_concept(width=48, model=OTHER))
+    changed = store.get("Fluffy")
+    changed.confirmed = [{"path": "/photos/fluffy2.jpg", "digest": "cd34"}]
+    store.save(changed)  # an answer given with the other model: the old copy is out of date
+    assert store.version(store.get("Fluffy"), MODEL) is None
+
+    store.save(make_concept())
+    store.save(make_concept(width=48, model=OTHER))
+    assert store.version(store.get("Fluffy"), MODEL) is not None
+    newcomer = make_concept(width=48, model=OTHER)
+    newcomer.created = "2026-01-01T00:00:00+00:00"  # learned afresh: another concept
+    store.save(newcomer)
+    assert store.version(store.get("Fluffy"), MODEL) is None

@@ -19,17 +19,27 @@ from fluffy_desktop.engine.catalog import Catalog, PhotoRecord, content_digest
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.concepts.inverter import Inverter, train_inverter
 from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_concept
+from fluffy_desktop.engine.concepts.relearn import (
+    NEEDS_PHOTOS,
+    RELEARNED,
+    REUSED,
+    UP_TO_DATE,
+    RelearnReport,
+)
 from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
-from fluffy_desktop.engine.errors import BadQuery, FluffyError, PhotoUnreadable
+from fluffy_desktop.engine.concepts.whereabouts import find_photos
+from fluffy_desktop.engine.errors import BadQuery, ConceptMismatch, FluffyError, PhotoUnreadable
 from fluffy_desktop.engine.home import Home, atomic_write_bytes, default_home
 from fluffy_desktop.engine.images import DecodeFailure, load_display_image, read_photo
 from fluffy_desktop.engine.ingest import IndexReport, index_library
+from fluffy_desktop.engine.known_models import KnownModels
 from fluffy_desktop.engine.localise import LOCATE_SIDE, heatmap
+from fluffy_desktop.engine.model_state import READY, RELEARN, ModelState, embedding_notice
 from fluffy_desktop.engine.query import ParsedQuery, parse_query, query_vector
 from fluffy_desktop.engine.resources import resource
 from fluffy_desktop.engine.sidecars import ExportReport, copy_photos, export_keywords
 from fluffy_desktop.engine.tagging import SCAN, Member, album_members, calibrate, review_candidates
-from fluffy_desktop.engine.tasks import Progress, no_progress
+from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
 from fluffy_desktop.engine.vectors import VectorIndex
 from fluffy_desktop.engine.weights import cached_hub_weights
 
@@ -52,9 +62,11 @@ class SearchHit:
 
 
 class SearchHits(list[SearchHit]):
-    """Ranked photos, best first, and the concepts the query searched for (in its order)."""
+    """Ranked photos, best first, the concepts the query searched for (in its order), and
+    the line that explains results cut short by a model change (model_state.embedding_notice)."""
 
     concepts: tuple[str, ...] = ()
+    notice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +110,7 @@ class Album:
         self.spec = replace(spec, device=device) if device else spec
         self.catalog = Catalog(self.home.catalog)
         self.concepts = ConceptStore(self.home.concepts_dir)
+        self.known_models = KnownModels(self.home.models_dir / "identities.json")
         self._clip = clip
         self._index: VectorIndex | None = None
         self._kind_cache: tuple[str, np.ndarray] | None = None
@@ -134,6 +147,7 @@ class Album:
         clip = ClipModel.load(spec, self.home.models_dir)
         record = {"arch": spec.arch, "weights": str(Path(weights).resolve())}
         atomic_write_bytes(self.settings_file, json.dumps(record).encode())
+        self.known_models.remember(spec, clip.identity)
         with self._model_lock:
             self.spec, self._clip, self._index = spec, clip, None
 
@@ -160,7 +174,34 @@ class Album:
         with self._model_lock:
             if self._clip is None:
                 self._clip = ClipModel.load(self.spec, self.home.models_dir, progress, cancel)
+                self.known_models.remember(self.spec, self._clip.identity)
             return self._clip
+
+    def model_identity(self) -> str | None:
+        """The identity of the model in use: known without loading it when it was loaded
+        before; loaded when it is on this computer; None when it is not."""
+        with self._model_lock:
+            if self._clip is not None:
+                return self._clip.identity
+        known = self.known_models.identity(self.spec)
+        if known is not None or not self.model_on_disk():
+            return known
+        return self.clip().identity
+
+    def model_state(self) -> ModelState | None:
+        """How much of the library and which concepts are ready for the model in use (None
+        when that model is not on this computer)."""
+        identity = self.model_identity()
+        if identity is None:
+            return None
+        embedded, photos = self.catalog.coverage(identity)
+        states = {c.name: self._concept_state(c, identity) for c in self.concepts.list()}
+        return ModelState(embedded, photos, states)
+
+    def _concept_state(self, concept: Concept, identity: str) -> str:
+        if self.concepts.version(concept, identity) is not None:
+            return READY
+        return RELEARN if find_photos(concept, self.catalog.paths_by_digest).found else NEEDS_PHOTOS
 
     def vector_index(self) -> VectorIndex:
         with self._model_lock:
@@ -217,6 +258,7 @@ class Album:
         parsed, concepts = self._parse(text)
         hits = SearchHits(self.nearest(self._vector(parsed, concepts), k))
         hits.concepts = tuple(dict.fromkeys(parsed.concepts))
+        hits.notice = embedding_notice(*self.catalog.coverage(self.clip().identity))
         return hits
 
     def query_vector(self, text: str) -> np.ndarray:
@@ -232,9 +274,21 @@ class Album:
         if parsed.image is not None:
             return self.photo_vector(parsed.image)
         clip = self.clip()
-        for name in parsed.names:
-            concepts[name].check_model(clip.identity)
-        return query_vector(clip, parsed, {name: concepts[name].word for name in parsed.names})
+        words = {name: self._usable(concepts[name]).word for name in parsed.names}
+        return query_vector(clip, parsed, words)
+
+    def _usable(self, concept: Concept) -> Concept:
+        """The concept as learned with the model in use, or ConceptMismatch saying how to
+        get there."""
+        identity = self.clip().identity
+        found = self.concepts.version(concept, identity)
+        if found is None:
+            raise ConceptMismatch(
+                f"concept {concept.name!r} was learned with another model and is not re-learned "
+                f"for this one yet: run `fluffy concepts relearn {concept.name}` (the app does "
+                "it by itself)"
+            )
+        return found
 
     def nearest(self, vector: np.ndarray, k: int) -> list[SearchHit]:
         """The k photos closest to a vector, best first."""
@@ -251,7 +305,8 @@ class Album:
         record = self.catalog.photo_by_path(Path(path).absolute()) or self.catalog.photo_by_path(
             Path(path).resolve()
         )
-        if record is not None and record.status == "ok":
+        current = self.catalog.get_meta("model") == self.clip().identity
+        if record is not None and record.status == "ok" and current:
             vectors = self.catalog.vectors_for([record.id])
         else:
             vectors = self.clip().encode_images([self._decode(Path(path))])
@@ -342,8 +397,8 @@ class Album:
         """Tune the concept's word from its examples and answers (from `start`, else f_θ's
         guess or the kind word), then set its album's threshold; returns the learning stats."""
         clip = self.clip()
-        shots = [self._decode(Path(r["path"])) for r in concept.photos + concept.confirmed]
-        negative_images = [self._decode(Path(r["path"])) for r in concept.negatives]
+        shots = [self._decode(path) for path in _present(concept.photos + concept.confirmed)]
+        negative_images = [self._decode(path) for path in _present(concept.negatives)]
         sample = self._library_sample()
         wants_guess = start is None and settings.use_inverter
         word, stats = learn_concept(
@@ -371,6 +426,50 @@ class Album:
         self._fit(concept, settings, concept.word.clone(), progress, cancel)
         with self._write_lock:
             self.concepts.save(concept)
+
+    def relearn(
+        self,
+        names: Sequence[str] = (),
+        progress: Progress | None = None,
+        cancel: threading.Event | None = None,
+    ) -> list[RelearnReport]:
+        """Learn the concepts (those named, else all) again for the model in use, from their
+        examples and answers (found by content where they moved); a concept already learned
+        with this model is left as it is. Each is saved as soon as it is done."""
+        concepts = [self.concepts.get(n) for n in names] if names else self.concepts.list()
+        identity = self.clip().identity
+        progress = progress or no_progress
+        reports = []
+        for done, concept in enumerate(concepts):
+            check_cancel(cancel)
+            progress(f"Re-learning {concept.name}", done, len(concepts))
+            reports.append(self._relearn(concept, identity, cancel))
+        progress("Re-learning concepts", len(concepts), len(concepts))
+        return reports
+
+    def _relearn(
+        self, concept: Concept, identity: str, cancel: threading.Event | None
+    ) -> RelearnReport:
+        started = time.perf_counter()
+        if concept.model == identity:
+            return RelearnReport(concept.name, UP_TO_DATE)
+        kept = self.concepts.version(concept, identity)
+        if kept is not None:
+            with self._write_lock:
+                self.concepts.save(kept)
+            return RelearnReport(concept.name, REUSED, seconds=time.perf_counter() - started)
+        found = find_photos(concept, self.catalog.paths_by_digest)
+        if not found.found:
+            return RelearnReport(concept.name, NEEDS_PHOTOS, missing=found.missing)
+        word = torch.zeros(self.clip().word_width)
+        fresh = replace(found.concept, word=word, model=identity, settings={}, threshold=None)
+        self._fit(fresh, LearnSettings(), None, None, cancel)
+        with self._write_lock:
+            self.concepts.save(fresh)
+        seconds = time.perf_counter() - started
+        return RelearnReport(
+            concept.name, RELEARNED, found.found, found.moved, found.missing, seconds
+        )
 
     def _checked_request(self, name: str, kind: str, photos: Sequence[Path]) -> str:
         """The kind, stripped, once name, kind and photos are all usable (else a user error)."""
@@ -413,8 +512,7 @@ class Album:
 
     def _scores(self, vector: np.ndarray, refs: list[dict]) -> dict[Path, float]:
         """Score of each referenced photo that is still readable."""
-        paths = [Path(r["path"]) for r in refs if Path(r["path"]).is_file()]
-        return {p: float(self.photo_vector(p) @ vector) for p in paths}
+        return {p: float(self.photo_vector(p) @ vector) for p in _present(refs)}
 
     def _calibrated(self, concept: Concept, vector: np.ndarray, sample: np.ndarray | None) -> float:
         """The album threshold (tagging.calibrate) for the concept's vector; `sample`: library
@@ -439,9 +537,7 @@ class Album:
 
     def _learned(self, name: str) -> Concept:
         """The concept, which must have been learned with this model."""
-        concept = self.concepts.get(name)
-        concept.check_model(self.clip().identity)
-        return concept
+        return self._usable(self.concepts.get(name))
 
     def _members(self, concept: Concept, vector: np.ndarray) -> list[Member]:
         return album_members(
@@ -564,25 +660,35 @@ class Album:
 
     # --- status ---------------------------------------------------------------------------
     def status(self) -> dict:
-        """What is in the library, without loading the model."""
+        """What is in the library, and how much of it is ready for the model in use ("embedded"
+        and "concept_states" are None when that model is not on this computer)."""
+        state = self.model_state()
         return {
             "home": str(self.home.root),
             "log": str(self.home.log_file),
             "folders": [str(p) for p in self.folders()],
-            "photos": self.catalog.count("ok"),
+            "photos": self.catalog.count("ok") + self.catalog.count("pending"),
+            "embedded": state.embedded if state else None,
             "failed": self.catalog.count("failed"),
             "unreadable": [
                 {"path": str(record.path), "error": record.error}
                 for record in self.catalog.failures()[:UNREADABLE_LISTED]
             ],
             "concepts": self.concepts.names(),
+            "concept_states": state.concepts if state else None,
             "model": {
                 "arch": self.spec.arch,
                 "pretrained": self.spec.pretrained,
                 "weights": str(self.spec.weights) if self.spec.weights else None,
                 "indexed_with": self.catalog.get_meta("model"),
+                "current": self.model_identity(),
             },
         }
+
+
+def _present(refs: list[dict]) -> list[Path]:
+    """The referenced photos that are on disk (a missing one is left out, not an error)."""
+    return [Path(r["path"]) for r in refs if Path(r["path"]).is_file()]
 
 
 def _merged(refs: list[dict], more: list[dict]) -> list[dict]:

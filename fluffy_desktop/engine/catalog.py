@@ -358,6 +358,28 @@ class Catalog:
             return int(self._query("SELECT COUNT(*) FROM photos")[0][0])
         return int(self._query("SELECT COUNT(*) FROM photos WHERE status = ?", (status,))[0][0])
 
+    def coverage(self, model: str) -> tuple[int, int]:
+        """(photos embedded with this model, readable photos): the one answer to "which model
+        are these vectors from" (the catalog's model tag, and each photo's status)."""
+        rows = self._query(
+            "SELECT status, COUNT(*) FROM photos WHERE status IN ('ok', 'pending') GROUP BY status"
+        )
+        counts = dict(rows)
+        embedded = counts.get("ok", 0) if self.get_meta("model") == model else 0
+        return int(embedded), int(counts.get("ok", 0) + counts.get("pending", 0))
+
+    def paths_by_digest(self, digests: Sequence[str]) -> dict[str, list[Path]]:
+        """The library paths holding each content digest (digests not in the library left out)."""
+        found: dict[str, list[Path]] = {}
+        for part in _chunks(sorted(set(digests))):
+            marks = ",".join("?" * len(part))
+            rows = self._query(
+                f"SELECT digest, path FROM photos WHERE digest IN ({marks}) ORDER BY path", part
+            )
+            for digest, path in rows:
+                found.setdefault(digest, []).append(_path(path))
+        return found
+
     def failures(self) -> list[PhotoRecord]:
         rows = self._query(f"SELECT {_COLUMNS} FROM photos WHERE status = 'failed' ORDER BY path")
         return [_record(r) for r in rows]

@@ -46,8 +46,9 @@ SKIPPED_FOLDERS = frozenset(
 
 @dataclass
 class IndexReport:
-    """What a run did. `moved` (renamed or moved photos, kept without re-embedding) is a
-    part of `updated`; `total` is the number of image files found under the roots."""
+    """What a run did. `moved` (renamed or moved photos, kept without re-embedding) and
+    `reembedded` (photos embedded again for a new model) are parts of `updated`; `total` is
+    the number of image files found under the roots."""
 
     added: int = 0
     updated: int = 0
@@ -57,6 +58,7 @@ class IndexReport:
     total: int = 0
     seconds: float = 0.0
     moved: int = 0
+    reembedded: int = 0
 
     def to_json(self) -> dict:
         """The `index --json` document."""
@@ -99,6 +101,7 @@ class _Job:
 
     found: Found
     new: bool
+    pending: bool = False  # known, its vector dropped by a model change
     digest: str = ""
     taken: str | None = None
     tensor: torch.Tensor | None = None
@@ -281,7 +284,7 @@ def _keep(
 ) -> None:
     """A file whose content the catalog already knows: count it, or queue a missing vector."""
     if record.status == "pending":
-        jobs.append(_Job(item, new=False))
+        jobs.append(_Job(item, new=False, pending=True))
     elif record.status == "failed":
         report.failed.append((item.path, record.error or "unreadable"))
     elif moved:
@@ -426,4 +429,5 @@ class _Pipeline:
                 self.report.added += 1
             else:
                 self.report.updated += 1
+                self.report.reembedded += job.pending
         self.done += len(jobs)

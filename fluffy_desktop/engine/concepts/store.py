@@ -8,6 +8,11 @@ and a rename interrupted between the two steps is finished the next time the sto
 Export copies that same format. Import reads it with safetensors only (never pickle), checks
 every field, and refuses a concept learned for another model. Every error leaves the disk
 unchanged.
+
+A concept learned with one model is kept when it is learned again with another: before its
+file is replaced, a copy goes to `models/<model>/<slug>.safetensors`. Switching back to that
+model uses the copy (`version`) as long as it is the same concept (same creation time) learned
+from the same photos, so no re-learning is needed.
 """
 
 from __future__ import annotations
@@ -174,6 +179,20 @@ def _threshold(value: object) -> float | None:
     return float(value)
 
 
+def model_folder(model: str) -> str:
+    """A folder name for a model identity (readable part and a hash, so two never collide)."""
+    readable = re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-.")[:48] or "model"
+    return f"{readable}-{hashlib.blake2b(model.encode(), digest_size=4).hexdigest()}"
+
+
+def same_photos(one: Concept, other: Concept) -> bool:
+    """Whether two versions of a concept were learned from the same photos and answers (by
+    content: a moved photo is the same photo)."""
+    keys = ("photos", "confirmed", "negatives")
+    digests = [{r["digest"] for r in getattr(c, key)} for c in (one, other) for key in keys]
+    return digests[:3] == digests[3:]
+
+
 def header_metadata(data: bytes) -> dict:
     """The __metadata__ of a safetensors byte string, read without loading any tensor."""
     if len(data) < 8:
@@ -249,6 +268,38 @@ class ConceptStore:
         concept = self._load(key)
         return concept if slug(concept.name) == key else None
 
+    def _kept(self, model: str, key: str) -> Path:
+        """Where a concept's copy learned with another model is kept."""
+        return self.directory / "models" / model_folder(model) / f"{key}.safetensors"
+
+    def _kept_copies(self, key: str) -> builtins.list[Path]:
+        return sorted(self.directory.glob(f"models/*/{key}.safetensors"))
+
+    def version(self, concept: Concept, model: str) -> Concept | None:
+        """The concept as learned with this model: itself, or its kept copy (see the module
+        docstring), under its current name; None when it needs learning with this model."""
+        if concept.model == model:
+            return concept
+        try:
+            kept = unpack(self._kept(model, slug(concept.name)).read_bytes())
+        except Exception:  # no copy, or a damaged one: either way, not usable
+            return None
+        if kept.model != model or kept.created != concept.created:
+            return None
+        kept.name = concept.name
+        return kept if same_photos(kept, concept) else None
+
+    def _keep_other_model(self, file: Path, model: str) -> None:
+        """Before a file is replaced by a concept learned with `model`, keep a copy of what it
+        holds when that was learned with another model."""
+        try:
+            data = file.read_bytes()
+            old = unpack(data)
+        except Exception:  # nothing there, or a damaged file: nothing worth keeping
+            return
+        if old.model != model:
+            atomic_write_bytes(self._kept(old.model, file.stem), data)
+
     def names(self) -> builtins.list[str]:
         return [concept.name for concept in self.list()]
 
@@ -282,11 +333,16 @@ class ConceptStore:
         _checked_word(concept.word)
         if not concept.kind.strip():
             raise BadConcept("say what kind of thing the concept is, for example 'cat'")
-        atomic_write_bytes(self._file(key or slug(concept.name)), pack(concept))
+        file = self._file(key or slug(concept.name))
+        self._keep_other_model(file, concept.model)
+        atomic_write_bytes(file, pack(concept))
 
     def remove(self, name: str) -> None:
-        """Delete the concept's file."""
-        self._file(slug(self.get(name).name)).unlink()
+        """Delete the concept's file, and first the copies kept for other models."""
+        key = slug(self.get(name).name)
+        for copy in self._kept_copies(key):
+            copy.unlink()
+        self._file(key).unlink()
 
     def rename(self, old: str, new: str) -> Concept:
         """Give a concept a new name (a change of case alone is allowed), crash-safely: the
@@ -303,7 +359,15 @@ class ConceptStore:
                 os.replace(old_file, new_file)
             except OSError as exc:
                 raise HomeUnwritable(f"cannot rename {old_file}: {exc.strerror or exc}") from exc
+            self._move_kept_copies(old_file.stem, new_file.stem)
         return concept
+
+    def _move_kept_copies(self, old_key: str, new_key: str) -> None:
+        """The copies kept for other models follow a rename (best effort: one left behind
+        only costs a re-learning, and never passes for another concept: see `version`)."""
+        for copy in self._kept_copies(old_key):
+            with contextlib.suppress(OSError):
+                os.replace(copy, copy.with_name(f"{new_key}.safetensors"))
 
     def export(self, name: str, file: Path) -> None:
         """Write the concept to ONE file (see the module docstring), atomically."""
