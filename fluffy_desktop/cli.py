@@ -222,6 +222,8 @@ def _cmd_learn(album, args) -> None:
     with TerminalProgress() as progress:
         report = album.learn(args.name, args.kind, args.photos, args.negative, progress=progress)
     doc = report.to_json()
+    if report.warning:
+        print(f"fluffy: note: {report.warning}", file=sys.stderr)
 
     def human() -> None:
         print(

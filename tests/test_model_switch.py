@@ -174,3 +174,23 @@ def test_a_concept_whose_photos_are_all_gone_is_kept_and_explained(
     assert as_json(fluffy(other_env, "concepts", "list", "--json"))[1]["name"] == "Rex"
     states = as_json(fluffy(other_env, "status", "--json"))["concept_states"]
     assert states == {"Fluffy": "ready", "Rex": "needs photos"}
+
+
+def test_a_name_that_is_an_ordinary_word_warns_and_leaves_the_word_alone(
+    fluffy, tiny_env, other_env, photos
+):
+    fluffy(tiny_env, "index", photos[0].parents[1])
+    learned = fluffy(tiny_env, "learn", "Cat", "--kind", "cat", *photos[:2], "--json")
+    (note,) = [line for line in learned.stderr.decode().splitlines() if "note:" in line]
+    assert "'Cat' is also an ordinary word" in note and "@Cat or [Cat]" in note
+    assert as_json(learned)["name"] == "Cat"
+    other = fluffy(tiny_env, "learn", "Mr Whiskers", "--kind", "cat", photos[2])
+    assert b"note:" not in other.stderr
+
+    fluffy(other_env, "index")  # Cat is not re-learned for this model yet
+    word = as_json(fluffy(other_env, "search", "a photo of a cat", "--json"))
+    assert len(word["results"]) == PHOTOS
+    line = user_error(fluffy(other_env, "search", "Cat on the sofa", check=False))
+    assert "fluffy concepts relearn Cat" in line
+    line = user_error(fluffy(other_env, "search", "@cat on the sofa", check=False))
+    assert "fluffy concepts relearn Cat" in line

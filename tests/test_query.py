@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 
 from fluffy_desktop.engine.clip import PLACEHOLDER
+from fluffy_desktop.engine.concepts.names import is_ordinary_word
 from fluffy_desktop.engine.errors import BadQuery, UnknownConcept
 from fluffy_desktop.engine.query import NEGATIVE_WEIGHT, parse_query, query_vector
 
@@ -177,3 +178,39 @@ def test_a_missing_word_or_an_overlong_query_is_refused(tiny_clip):
     long = parse_query("very " * 80 + "Fluffy", KINDS)
     with pytest.raises(BadQuery, match="too long"):
         query_vector(tiny_clip, long, _words(tiny_clip.word_width))
+
+
+# A cat called "Cat" and a dog called "Max": names that are also ordinary words.
+SHADOWING = {"Cat": "cat", "Max": "dog", "Fluffy": "cat"}
+
+# (as typed, the concepts it names, the prompt): the word unless written as named or marked.
+BOTH_READINGS = [
+    ("a photo of a cat", (), "a photo of a cat"),
+    ("Cat on the sofa", ("Cat",), "cat * on the sofa"),
+    ("CAT on the sofa", (), "CAT on the sofa"),
+    ("@cat on the sofa", ("Cat",), "cat * on the sofa"),
+    ("[cat] on the sofa", ("Cat",), "cat * on the sofa"),
+    ("the cat's bowl", (), "the cat's bowl"),
+    ("Cat's bowl", ("Cat",), "cat * 's bowl"),
+    ("max zoom on Max", ("Max",), "max zoom on dog *"),
+    ("fluffy on the sofa", ("Fluffy",), "cat * on the sofa"),  # not an ordinary word here
+]
+
+
+@pytest.mark.parametrize(("typed", "concepts", "prompt"), BOTH_READINGS)
+def test_a_name_that_is_an_ordinary_word_means_the_concept_only_as_named(typed, concepts, prompt):
+    parsed = parse_query(typed, SHADOWING, ordinary={"Cat", "Max"})
+    assert (parsed.concepts, parsed.prompt) == (concepts, prompt)
+
+
+def test_a_negative_ordinary_word_stays_a_word_unless_written_as_named():
+    word = parse_query("a sofa -cat", SHADOWING, ordinary={"Cat"})
+    assert (word.negatives, word.negative_concepts) == (("cat",), ())
+    concept = parse_query("a sofa -Cat", SHADOWING, ordinary={"Cat"})
+    assert (concept.negatives, concept.negative_concepts) == (("cat *",), ("Cat",))
+
+
+def test_ordinary_words_are_in_the_word_lists_or_common_single_tokens(tiny_clip):
+    names = ("Cat", "Max", "maxi  dress", "Fluffy", "Mr Whiskers", "Zoë")
+    found = [n for n in names if is_ordinary_word(n, tiny_clip.token_ids)]
+    assert found == ["Cat", "Max", "maxi  dress"]  # kinds list, common token, objects list

@@ -19,6 +19,7 @@ from fluffy_desktop.engine.catalog import Catalog, PhotoRecord, content_digest
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.concepts.inverter import Inverter, train_inverter
 from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_concept
+from fluffy_desktop.engine.concepts.names import is_ordinary_word, shadow_warning
 from fluffy_desktop.engine.concepts.relearn import (
     NEEDS_PHOTOS,
     RELEARNED,
@@ -79,6 +80,7 @@ class LearnReport:
     steps: int
     seconds: float
     start: str
+    warning: str | None = None  # the name is also an ordinary word: how to search for it
 
     def to_json(self) -> dict:
         return {
@@ -268,7 +270,16 @@ class Album:
     def _parse(self, text: str) -> tuple[ParsedQuery, dict[str, Concept]]:
         """The parsed query, and the concepts by name (each concept file read once)."""
         concepts = {concept.name: concept for concept in self.concepts.list()}
-        return parse_query(text, {n: c.kind for n, c in concepts.items()}), concepts
+        ordinary = [name for name in concepts if self._is_ordinary_word(name)]
+        return parse_query(text, {n: c.kind for n, c in concepts.items()}, ordinary), concepts
+
+    def _is_ordinary_word(self, name: str) -> bool:
+        return is_ordinary_word(name, self.clip().token_ids)
+
+    def name_warning(self, name: str) -> str | None:
+        """What to know about a concept name that is also an ordinary word (concepts/names.py),
+        else None."""
+        return shadow_warning(" ".join(name.split())) if self._is_ordinary_word(name) else None
 
     def _vector(self, parsed: ParsedQuery, concepts: dict[str, Concept]) -> np.ndarray:
         if parsed.image is not None:
@@ -384,7 +395,10 @@ class Album:
         with self._write_lock:
             self.concepts.save(concept)
         seconds = time.perf_counter() - started
-        return LearnReport(concept.name, kind, len(photos), settings.steps, seconds, stats["init"])
+        warning = self.name_warning(concept.name)
+        return LearnReport(
+            concept.name, kind, len(photos), settings.steps, seconds, stats["init"], warning
+        )
 
     def _fit(
         self,

@@ -165,6 +165,11 @@ class ClipModel:
         ids = self.tokenize([text])[0]
         return ids[1 : int(ids.argmax())]
 
+    def token_ids(self, text: str) -> list[int]:
+        """The ids of a text's sub-words (BPE tokens), in order."""
+        ids: list[int] = self._inner_ids(text).tolist()
+        return ids
+
     def word_rows(self, word: str) -> torch.Tensor:
         """Token-embedding rows of a word's sub-words (without start/end tokens)."""
         rows: torch.Tensor = self.model.token_embedding.weight[self._inner_ids(word)]

@@ -2,12 +2,14 @@
 
 "Fluffy asleep on the sofa -blanket" with Fluffy a cat becomes the prompt
 "cat * asleep on the sofa" (the word of Fluffy goes in at "*") and the negative "blanket".
+A name that is also an ordinary word (concepts/names.py) means the concept only when written
+with its own capitals, or as @Name or [Name].
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,7 +66,7 @@ def _name_regex(names: list[str]) -> str:
     """Whole-word names, longest first, optionally as @Name, [Name] or Name's."""
     ordered = sorted(names, key=len, reverse=True)
     words = "|".join(r"\s+".join(map(re.escape, n.split())) for n in ordered)
-    return rf"(?<!\w)[@\[]?(?P<name>{words})(?:\]|(?P<poss>['’]s))?(?!\w)"
+    return rf"(?<!\w)(?P<mark>[@\[])?(?P<name>{words})(?:\]|(?P<poss>['’]s))?(?!\w)"
 
 
 def _negative_pattern(names: str | None) -> re.Pattern:
@@ -82,8 +84,9 @@ def _key(name: str) -> str:
 class _Substituter:
     """Replaces concept names in text by "<kind> *", remembering which concepts it put in."""
 
-    def __init__(self, kinds: Mapping[str, str]):
+    def __init__(self, kinds: Mapping[str, str], ordinary: Collection[str] = ()):
         self.kinds = {_key(n): (n, k) for n, k in kinds.items() if _key(n)}
+        self.ordinary = {_key(n) for n in ordinary}
         names = [n for n, _ in self.kinds.values()]
         self.name_regex = _name_regex(names) if names else None
         self.pattern = re.compile(self.name_regex, re.IGNORECASE) if self.name_regex else None
@@ -93,8 +96,8 @@ class _Substituter:
         found: list[str] = []
 
         def replace(match: re.Match[str]) -> str:
-            if _key(match.group("name")) not in self.kinds:  # exotic case folding: leave it
-                return match.group(0)
+            if _key(match.group("name")) not in self.kinds or self._a_word(match):
+                return match.group(0)  # exotic case folding, or the ordinary word
             name, kind = self.kinds[_key(match.group("name"))]
             found.append(name)
             possessive = " 's" if match.group("poss") else ""
@@ -104,15 +107,22 @@ class _Substituter:
             text = self.pattern.sub(replace, text)
         return " ".join(text.split()), found
 
+    def _a_word(self, match: re.Match[str]) -> bool:
+        """An ordinary-word name written neither with its own capitals nor marked as a name."""
+        written = " ".join(match.group("name").split())
+        key = _key(written)
+        return key in self.ordinary and not match.group("mark") and written != self.kinds[key][0]
 
-def parse_query(text: str, kinds: Mapping[str, str]) -> ParsedQuery:
-    """Parse a query; kinds maps each concept name to its kind. BadQuery when nothing is asked."""
+
+def parse_query(text: str, kinds: Mapping[str, str], ordinary: Collection[str] = ()) -> ParsedQuery:
+    """Parse a query; kinds maps each concept name to its kind, `ordinary` holds the names that
+    are also ordinary words (see the module docstring). BadQuery when nothing is asked."""
     image = _image_path(text) if text.strip() else None
     if image is not None:
         return ParsedQuery(prompt="", image=image)
     if text.count('"') % 2:
         raise BadQuery('the query has an unclosed quote ("): close it or remove it')
-    substitute = _Substituter(kinds)
+    substitute = _Substituter(kinds, ordinary)
     negative = _negative_pattern(substitute.name_regex)
     negatives, negative_concepts = [], []
     for match in negative.finditer(text):
