@@ -80,6 +80,37 @@ def test_kill_during_indexing_then_rerun(tiny_env, tmp_path):
         np.testing.assert_allclose(vector, expected[path], atol=1e-5)
 
 
+def test_kill_while_re_embedding_for_a_new_model_then_rerun(tiny_env, other_tiny_spec, tmp_path):
+    """The user switched models: the kill comes once the first chunk is re-embedded. Search
+    then shows those photos and says how far re-embedding got; a rerun finishes the rest."""
+    library = tmp_path / "photos"
+    make_library(library, PHOTOS)
+    other = {**tiny_env, "FLUFFY_MODEL": other_tiny_spec.arch}
+    other["FLUFFY_WEIGHTS"] = str(other_tiny_spec.weights)
+    ok_json(fluffy(env_for(other, tmp_path / "reference"), "index", library, "--json"))
+    expected = vectors_by_path(assert_consistent(tmp_path / "reference", library))
+    home = tmp_path / "home"
+    ok_json(fluffy(env_for(tiny_env, home), "index", library, "--json"))
+
+    env = env_for(other, home)
+    kill_at(env, INDEX_KILLS[0], ["index", "--json"], tmp_path / "paused")
+    catalog = Catalog(home / "catalog.sqlite")
+    done = catalog.count("ok")
+    assert 0 < done < PHOTOS, "the kill was not mid-write"
+    assert catalog.count("pending") == PHOTOS - done
+    catalog.close()
+    found = fluffy(env, "search", "a photo", "-k", "1000", "--json")
+    assert len(ok_json(found)["results"]) == done
+    assert f"{done:,} of {PHOTOS:,} photos done so far" in found.stderr.decode()
+
+    report = ok_json(fluffy(env, "index", "--json"))
+    assert (report["updated"], report["unchanged"], report["failed"]) == (PHOTOS - done, done, [])
+    vectors = vectors_by_path(assert_consistent(home, library))
+    assert vectors.keys() == expected.keys()
+    for path, vector in vectors.items():  # every photo embedded by the new model, once
+        np.testing.assert_allclose(vector, expected[path], atol=1e-5)
+
+
 def concept_files(home: Path) -> dict[str, bytes]:
     """The concept files of a home (temporary files aside), by name."""
     return {p.name: p.read_bytes() for p in (home / "concepts").glob("*.safetensors")}
