@@ -20,13 +20,7 @@ from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.concepts.inverter import Inverter, train_inverter
 from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_concept
 from fluffy_desktop.engine.concepts.names import is_ordinary_word, shadow_warning
-from fluffy_desktop.engine.concepts.relearn import (
-    NEEDS_PHOTOS,
-    RELEARNED,
-    REUSED,
-    UP_TO_DATE,
-    RelearnReport,
-)
+from fluffy_desktop.engine.concepts.relearn import RELEARNED, REUSED, UP_TO_DATE, RelearnReport
 from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
 from fluffy_desktop.engine.concepts.whereabouts import find_photos
 from fluffy_desktop.engine.errors import BadQuery, ConceptMismatch, FluffyError, PhotoUnreadable
@@ -35,7 +29,13 @@ from fluffy_desktop.engine.images import DecodeFailure, load_display_image, read
 from fluffy_desktop.engine.ingest import IndexReport, index_library
 from fluffy_desktop.engine.known_models import KnownModels
 from fluffy_desktop.engine.localise import LOCATE_SIDE, heatmap
-from fluffy_desktop.engine.model_state import READY, RELEARN, ModelState, embedding_notice
+from fluffy_desktop.engine.model_state import (
+    NEEDS_PHOTOS,
+    READY,
+    RELEARN,
+    ModelState,
+    embedding_notice,
+)
 from fluffy_desktop.engine.query import ParsedQuery, parse_query, query_vector
 from fluffy_desktop.engine.resources import resource
 from fluffy_desktop.engine.sidecars import ExportReport, copy_photos, export_keywords

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fluffy_desktop.engine.concepts.relearn import NEEDS_PHOTOS
-
 READY = "ready"
 RELEARN = "relearn"  # learned with another model; its photos are there to learn from again
+NEEDS_PHOTOS = "needs photos"  # learned with another model, and none of its photos is left
 
 
 def embedding_notice(embedded: int, photos: int) -> str | None:
@@ -49,6 +48,11 @@ class ModelState:
     @property
     def notice(self) -> str | None:
         return embedding_notice(self.embedded, self.photos)
+
+    @property
+    def ready(self) -> bool:
+        """Every photo embedded and every concept learned with the model in use."""
+        return self.notice is None and len(self.usable) == len(self.concepts)
 
     def concepts_line(self) -> str:
         """'1 of 3 concepts ready for this model; to re-learn: Rex; needs photos: Max'."""

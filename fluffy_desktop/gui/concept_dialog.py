@@ -144,6 +144,9 @@ class ConceptDialog(QDialog):
         self._build(thumbnails)
         self.suggest_timer = QTimer(self, singleShot=True, interval=SUGGEST_DELAY_MS)
         self.suggest_timer.timeout.connect(self._suggest)
+        self.name_timer = QTimer(self, singleShot=True, interval=SUGGEST_DELAY_MS)
+        self.name_timer.timeout.connect(self._check_name)
+        self._name_generation = 0
         self.add_photos(list(photos))
 
     # --- layout ---------------------------------------------------------------------------
@@ -188,6 +191,11 @@ class ConceptDialog(QDialog):
         self.name_field = QLineEdit(self)
         self.name_field.setPlaceholderText("e.g. Fluffy")
         self.name_field.textChanged.connect(self._check_ready)
+        self.name_field.textChanged.connect(lambda _text: self.name_timer.start())
+        self.name_note = QLabel(self)
+        self.name_note.setWordWrap(True)
+        self.name_note.setStyleSheet("color: #8a6d00;")
+        self.name_note.hide()
         self.kind_box = QComboBox(self)
         self.kind_box.setEditable(True)
         self.kind_box.lineEdit().setPlaceholderText("e.g. cat")
@@ -197,6 +205,7 @@ class ConceptDialog(QDialog):
         self.suggestion.setStyleSheet("color: palette(mid);")
         form = QFormLayout()
         form.addRow("Name", self.name_field)
+        form.addRow("", self.name_note)
         form.addRow("Kind of thing", self.kind_box)
         form.addRow("", self.suggestion)
         return form
@@ -274,6 +283,23 @@ class ConceptDialog(QDialog):
     def _suggest_failed(self, generation: int, message: str) -> None:
         if generation == self._suggest_generation:
             self.suggestion.setText(message)
+
+    # --- a name that is also an ordinary word ---------------------------------------------
+    def _check_name(self) -> None:
+        """Warn, from a worker, when the name is an ordinary word ("Cat", "Max")."""
+        name = self.name()
+        self._name_generation += 1
+        generation = self._name_generation
+        self.jobs.start(
+            lambda progress, cancel: self.album.name_warning(name) if name else None,
+            done=lambda warning: self._name_checked(generation, warning),
+            error=lambda _message: self._name_checked(generation, None),
+        )
+
+    def _name_checked(self, generation: int, warning: str | None) -> None:
+        if generation == self._name_generation:
+            self.name_note.setText(f"Note: {warning}." if warning else "")
+            self.name_note.setVisible(bool(warning))
 
     # --- learning -------------------------------------------------------------------------
     def name(self) -> str:
@@ -355,5 +381,7 @@ class ConceptDialog(QDialog):
     def done(self, result: int) -> None:
         """Closed: a kind suggestion still on its way is ignored (the dialog may be deleted)."""
         self.suggest_timer.stop()
+        self.name_timer.stop()
         self._suggest_generation += 1
+        self._name_generation += 1
         super().done(result)

@@ -18,8 +18,11 @@ from PySide6.QtWidgets import (
     QSplitter,
     QStackedWidget,
     QToolBar,
+    QVBoxLayout,
+    QWidget,
 )
 
+from fluffy_desktop.engine.model_state import RELEARN
 from fluffy_desktop.gui.answers_dialog import AnswersDialog
 from fluffy_desktop.gui.concept_actions import ConceptActions
 from fluffy_desktop.gui.concept_dialog import ConceptDialog
@@ -29,6 +32,7 @@ from fluffy_desktop.gui.first_run import FirstRunPage
 from fluffy_desktop.gui.grid import GridItem, PhotoGrid, PhotoModel
 from fluffy_desktop.gui.icons import app_icon, icon
 from fluffy_desktop.gui.indexing import Indexer
+from fluffy_desktop.gui.model_banner import ModelBanner
 from fluffy_desktop.gui.preview import PreviewDialog
 from fluffy_desktop.gui.progress import TaskProgress
 from fluffy_desktop.gui.review_dialog import ReviewDialog
@@ -36,10 +40,11 @@ from fluffy_desktop.gui.search_bar import SearchBar
 from fluffy_desktop.gui.side_panel import ConceptSummary, SidePanel
 from fluffy_desktop.gui.thumbnails import Thumbnails
 from fluffy_desktop.gui.watcher import FolderWatcher
-from fluffy_desktop.gui.workers import STOP_TIMEOUT_S, Jobs
+from fluffy_desktop.gui.workers import STOP_TIMEOUT_S, Job, Jobs
 
 if TYPE_CHECKING:
     from fluffy_desktop.engine.album import Album
+    from fluffy_desktop.engine.model_state import ModelState
 
 SEARCH_K = 1000  # ranked photos fetched per query (the cut-off and date sort work on these)
 MAX_GRID = 2_000_000  # photos listed in the library view
@@ -80,6 +85,8 @@ class MainWindow(QMainWindow):
         self.concepts: list[ConceptSummary] = []
         self.folders: list[Path] = []
         self.photo_count = 0
+        self.model_state: ModelState | None = None  # what is ready for the model in use
+        self.relearn_job: Job | None = None
         self.concept_dialog: ConceptDialog | None = None
         self.preview: PreviewDialog | None = None
         self.stopped = False  # set on closing: every worker ended within the limit
@@ -116,9 +123,15 @@ class MainWindow(QMainWindow):
         self.content.addWidget(self.grid)
         self.content.addWidget(self.empty)
         self.side = SidePanel(self.thumbnails, self)
+        self.banner = ModelBanner(self)
+        photos = QWidget(self)
+        column = QVBoxLayout(photos)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.banner)
+        column.addWidget(self.content, 1)
         self.splitter = QSplitter(self)
         self.splitter.addWidget(self.side)
-        self.splitter.addWidget(self.content)
+        self.splitter.addWidget(photos)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([260, 1000])
 
@@ -156,6 +169,7 @@ class MainWindow(QMainWindow):
         self.indexer.stopped.connect(lambda: self._indexing_ended("Indexing stopped."))
         self.watcher.changed.connect(self._folders_changed)
         self.first_run.ready.connect(self._model_ready)
+        self.banner.resume_requested.connect(lambda: self.indexer.index())
         for keys, slot in (
             (QKeySequence.StandardKey.Find, self.search_bar.field.setFocus),
             (QKeySequence("Ctrl+L"), self.search_bar.field.selectAll),
@@ -228,12 +242,62 @@ class MainWindow(QMainWindow):
         self.search_bar.field.setFocus()
         self.model_loaded = True
         self._catch_up()
+        self.refresh_model_state(after_load=True)
 
     def _catch_up(self) -> None:
         """At start, index what changed while the app was closed."""
         if self.scan_due and self.model_loaded and self.folders:
             self.scan_due = False
             self.indexer.index()
+
+    # --- a change of model ----------------------------------------------------------------
+    def refresh_model_state(self, after_load: bool = False) -> None:
+        """Read what is ready for the model in use (in a worker); just after the model loaded,
+        re-embed the library if it was embedded with another model; once no indexing runs,
+        re-learn the concepts learned with another model."""
+        if not self.model_loaded:
+            return
+        self.jobs.start(
+            lambda progress, cancel: self.album.model_state(),
+            done=lambda state: self._model_state_read(state, after_load),
+            error=self.notify,
+        )
+
+    def _model_state_read(self, state: ModelState | None, after_load: bool) -> None:
+        self.model_state = state
+        indexing = self.indexer.running()
+        if state is not None and after_load and state.notice and not indexing:
+            self.indexer.index()
+        elif state is not None and state.named(RELEARN) and not indexing:
+            self.relearn()
+        self._show_banner()
+        self._update_view()
+
+    def _show_banner(self) -> None:
+        relearning = self.relearn_job is not None
+        self.banner.show_state(self.model_state, self.indexer.running(), relearning)
+
+    def relearn(self) -> None:
+        """Re-learn, in a worker, the concepts learned with another model (one run at a time)."""
+        if self.relearn_job is not None:
+            return
+        self.relearn_job = job = self.jobs.start(
+            lambda progress, cancel: self.album.relearn((), progress, cancel),
+            done=self._relearned,
+            error=lambda message: self._relearn_ended(message),
+            cancelled=lambda: self._relearn_ended("Re-learning stopped."),
+        )
+        self.progress.track(job, "Re-learning concepts for the new model…")
+
+    def _relearned(self, reports) -> None:
+        self._relearn_ended("; ".join(report.summary() for report in reports))
+        self.refresh_concepts()
+        self._show_again()
+
+    def _relearn_ended(self, message: str) -> None:
+        self.relearn_job = None
+        self.notify(message)
+        self.refresh_model_state()
 
     # --- the library ----------------------------------------------------------------------
     def refresh_library(self) -> None:
@@ -297,6 +361,10 @@ class MainWindow(QMainWindow):
     def _after_change(self, message: str) -> None:
         self.notify(message)
         self.refresh_library()
+        self._show_again()
+
+    def _show_again(self) -> None:
+        """Run the current search (or show the current album) again: its results changed."""
         if self.album_name:
             self.show_album(self.album_name)
         elif self.query:
@@ -309,9 +377,11 @@ class MainWindow(QMainWindow):
     def _indexing_started(self, job) -> None:
         self.progress.track(job, "Indexing…")
         self.refresh_timer.start()
+        self._show_banner()
         self._update_view()
 
     def _refresh_while_indexing(self) -> None:
+        self.refresh_model_state()
         if not self.query:
             self.refresh_library()
 
@@ -327,6 +397,7 @@ class MainWindow(QMainWindow):
             self.refresh_timer.stop()
         self.notify(message)
         self.refresh_library()
+        self.refresh_model_state()
 
     # --- searching ------------------------------------------------------------------------
     def run_query(self, text: str) -> None:
@@ -349,6 +420,8 @@ class MainWindow(QMainWindow):
             return [GridItem(hit.path, hit.when, hit.score) for hit in hits], list(hits.concepts)
 
         self.statusBar().showMessage(f"Searching for “{query}”…")
+        if self.model_state is not None and not self.model_state.ready:
+            self.refresh_model_state()  # the banner says how far re-embedding has got
         self.jobs.start(
             search,
             done=lambda result: self._found(generation, *result),
@@ -413,6 +486,9 @@ class MainWindow(QMainWindow):
             self.count_label.setText(f"{self.album_name} · {shown:,} photo{'s' * (shown != 1)}")
         elif self.query:
             self.count_label.setText(f"{shown:,} of {len(self.hits):,} matches")
+        elif self.model_state is not None and self.model_state.notice:
+            state = self.model_state
+            self.count_label.setText(f"{state.embedded:,} of {state.photos:,} photos ready")
         else:
             self.count_label.setText(f"{self.photo_count:,} photos")
         if shown:
@@ -430,6 +506,14 @@ class MainWindow(QMainWindow):
                 f"No photo scores {cutoff:.2f} or more for “{self.query}”. Move the Match "
                 "slider to the left to see weaker matches.",
                 ("search", "Show all matches", lambda: self.search_bar.set_cutoff(None)),
+            )
+        elif self.query and self.model_state is not None and self.model_state.notice:
+            self.empty.show_state(
+                "refresh",
+                "Not re-embedded yet",
+                f"Your photos are being re-embedded for the new model: "
+                f"{self.model_state.embedded:,} of {self.model_state.photos:,} done. "
+                "Search again in a moment.",
             )
         elif self.query:
             self.empty.show_state("search", "Nothing found", f"No photos for “{self.query}”.")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fluffy_desktop.engine.model_state import NEEDS_PHOTOS
+
 RELEARNED = "relearned"  # learned again from its photos
 REUSED = "reused"  # the copy learned with this model before was still good
 UP_TO_DATE = "up to date"  # already learned with this model
-NEEDS_PHOTOS = "needs photos"  # none of its photos can be found: kept as it is
 
 
 @dataclass(frozen=True)
