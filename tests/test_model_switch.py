@@ -149,6 +149,11 @@ def test_a_moved_example_photo_is_found_again_by_its_content(
         relearned = album.concepts.get("Fluffy")
         assert [Path(r["path"]) for r in relearned.photos] == [photos[0], moved, photos[2]]
         assert album.search("Fluffy on the sofa", 3)
+    with Album(home, tiny_spec) as album:  # back: the first model's copy, with the new path
+        (report,) = album.relearn()
+        assert report.state == "reused"
+        paths = [Path(r["path"]) for r in album.concepts.get("Fluffy").photos]
+        assert paths == [photos[0], moved, photos[2]]
 
 
 def test_a_concept_whose_photos_are_all_gone_is_kept_and_explained(

@@ -277,7 +277,8 @@ class ConceptStore:
 
     def version(self, concept: Concept, model: str) -> Concept | None:
         """The concept as learned with this model: itself, or its kept copy (see the module
-        docstring), under its current name; None when it needs learning with this model."""
+        docstring) under its current name and photo paths; None when it needs learning with
+        this model."""
         if concept.model == model:
             return concept
         try:
@@ -286,8 +287,11 @@ class ConceptStore:
             return None
         if kept.model != model or kept.created != concept.created:
             return None
-        kept.name = concept.name
-        return kept if same_photos(kept, concept) else None
+        if not same_photos(kept, concept):
+            return None
+        kept.name, kept.photos = concept.name, concept.photos  # where the photos are now
+        kept.confirmed, kept.negatives = concept.confirmed, concept.negatives
+        return kept
 
     def _keep_other_model(self, file: Path, model: str) -> None:
         """Before a file is replaced by a concept learned with `model`, keep a copy of what it
