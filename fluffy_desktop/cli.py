@@ -55,6 +55,12 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("-k", type=int, default=20, help="how many results (default 20)")
     search.add_argument("--json", action="store_true")
 
+    locate = commands.add_parser("locate", help="where a concept is in a photo (its mask)")
+    locate.add_argument("query")
+    locate.add_argument("photo", type=Path)
+    locate.add_argument("--mask", type=Path, metavar="OUT.png", help="write the mask as a PNG")
+    locate.add_argument("--json", action="store_true")
+
     learn = commands.add_parser("learn", help="learn a personal concept from a few photos")
     learn.add_argument("name")
     learn.add_argument("--kind", required=True, help="what kind of thing it is, e.g. cat")
@@ -212,6 +218,31 @@ def _cmd_search(album, args) -> None:
             print("no photos indexed yet: run `fluffy index FOLDER`")
         for hit in hits:
             print(f"{hit.score:6.3f}  {hit.path}")
+
+    _emit(args, doc, human)
+
+
+def _cmd_locate(album, args) -> None:
+    from fluffy_desktop.engine.errors import FluffyError
+    from fluffy_desktop.engine.home import atomic_write_bytes
+    from fluffy_desktop.engine.localise import combined
+
+    if args.mask is not None and not args.mask.parent.is_dir():
+        raise FluffyError(f"cannot write {args.mask}: no folder {args.mask.parent}")
+    located = album.locate(args.query, args.photo)
+    union = combined(located)
+    doc = {"query": args.query, "photo": str(args.photo), **union.to_json()}
+    if len(located) > 1:
+        doc["targets"] = [{"target": where.target, **where.to_json()} for where in located]
+    if args.mask is not None:
+        atomic_write_bytes(args.mask, union.mask_png())
+
+    def human() -> None:
+        for where in located:
+            if where.found:
+                print(f"{where.target}: found in {where.box}, {where.area:.1%} of the photo")
+            else:
+                print(f"{where.target}: not found in {args.photo}")
 
     _emit(args, doc, human)
 
@@ -489,6 +520,7 @@ CONCEPT_ACTIONS = {
 COMMANDS = {
     "index": _cmd_index,
     "search": _cmd_search,
+    "locate": _cmd_locate,
     "learn": _cmd_learn,
     "concepts": _cmd_concepts,
     "inverter": _cmd_inverter,

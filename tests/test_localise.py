@@ -1,71 +1,156 @@
-"""Localisation: the heat map of a query peaks where the photo shows it."""
+"""Localisation: a concept's mask on the photos that hold it, "not found" on the others.
+
+The quality tests run on the world model (world_home): Fluffy's masks overlap the true ones
+(measured mean IoU 0.61 over all eight individuals of seed 0 in `eval world`), and look-alike
+cats are not taken for Fluffy.
+"""
 
 from __future__ import annotations
 
+import io
+import json
+
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
-from fluffy_desktop.engine.localise import MAX_COARSE, heatmap, windows_searched
-
-
-def _object(side: int) -> Image.Image:
-    """A distinctive striped red square with a yellow disc."""
-    image = Image.new("RGB", (side, side), (240, 40, 40))
-    draw = ImageDraw.Draw(image)
-    for offset in range(0, 2 * side, 12):
-        draw.line([(offset, 0), (0, offset)], fill=(20, 20, 240), width=4)
-    draw.ellipse([side // 4, side // 4, 3 * side // 4, 3 * side // 4], fill=(255, 230, 0))
-    return image
-
-
-def _scene(size: tuple[int, int]) -> Image.Image:
-    """A smooth green-blue gradient, nothing like the object."""
-    width, height = size
-    ys, xs = np.mgrid[0:height, 0:width]
-    pixels = np.stack([40 + 60 * ys // height, 120 + 100 * xs // width, 160 + 0 * xs], axis=-1)
-    return Image.fromarray(pixels.astype(np.uint8))
+from fluffy_desktop.cli import main
+from fluffy_desktop.engine.album import Album
+from fluffy_desktop.engine.errors import BadQuery
+from fluffy_desktop.engine.evaluate.world.locating import iou
+from fluffy_desktop.engine.evaluate.world.model import shipped_model
+from fluffy_desktop.engine.evaluate.world.run import world_spec
+from fluffy_desktop.engine.evaluate.world.scene import render
+from fluffy_desktop.engine.localise import Location, combined, otsu_threshold, refined
+from fluffy_desktop.engine.patches import patch_embeddings
+from tests.world_search import CAT
 
 
-@pytest.mark.parametrize(
-    ("size", "where"),
-    [
-        ((320, 240), (0, 0)),
-        ((320, 240), (120, 80)),
-        ((320, 240), (240, 160)),
-        ((240, 320), (160, 0)),
-        ((240, 320), (0, 240)),
-    ],
-)
-def test_heat_peaks_over_the_object(tiny_clip, size, where):
-    side = 80
-    photo = _scene(size)
-    thing = _object(side)
-    photo.paste(thing, where)
-    heat = heatmap(tiny_clip, photo, tiny_clip.encode_images([thing])[0])
-
-    rows, cols = heat.shape
-    assert heat.dtype == np.float32 and heat.min() == 0.0 and heat.max() == 1.0
-    assert rows / cols == pytest.approx(size[1] / size[0], rel=0.1)
-    row, col = np.unravel_index(heat.argmax(), heat.shape)
-    peak_x, peak_y = (col + 0.5) * size[0] / cols, (row + 0.5) * size[1] / rows
-    assert where[0] <= peak_x <= where[0] + side
-    assert where[1] <= peak_y <= where[1] + side
-
-
-def test_about_two_dozen_windows_inside_any_photo(tiny_clip):
+def test_otsu_splits_two_groups_between_them():
     rng = np.random.default_rng(0)
-    query = tiny_clip.encode_images([_object(40)])[0]
-    for size in [(448, 448), (448, 336), (448, 100), (100, 448), (3, 2)]:
-        noise = rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
-        boxes, scores = windows_searched(tiny_clip, Image.fromarray(noise), query)
-        assert len(boxes) == len(scores) <= MAX_COARSE + 12
-        for left, top, side in boxes:
-            assert left >= 0 and left + side <= size[0]
-            assert top >= 0 and top + side <= size[1]
+    low, high = rng.normal(0.0, 0.1, 900), rng.normal(2.0, 0.1, 100)
+    cut = otsu_threshold(np.concatenate([low, high]))
+    assert (low <= cut).all() and (high > cut).all()
 
 
-def test_a_flat_photo_gives_a_flat_map(tiny_clip):
-    heat = heatmap(tiny_clip, Image.new("RGB", (64, 48), "grey"), np.ones(tiny_clip.dim))
-    assert heat.shape == (12, 16)
-    assert not heat.any()
+def test_the_guided_filter_snaps_a_blurred_map_to_the_photos_edges():
+    photo = np.full((96, 96), 40, dtype=np.uint8)
+    photo[30:70, 20:60] = 220  # a bright square on a dark ground
+    coarse = np.asarray(
+        Image.fromarray((photo > 100).astype(np.float32), mode="F")
+        .resize((6, 6), Image.Resampling.BOX)
+        .resize((96, 96), Image.Resampling.BICUBIC)
+    )
+    truth = photo > 100
+    before = iou(coarse > otsu_threshold(coarse), truth)
+    snapped = refined(coarse, Image.fromarray(photo), radius=16)
+    assert iou(snapped > otsu_threshold(snapped), truth) > max(0.95, before + 0.05)
+
+
+def _square(left: int, top: int, side: int, found: bool = True) -> Location:
+    mask = np.zeros((40, 60), dtype=bool)
+    mask[top : top + side, left : left + side] = True
+    return Location("x", mask.astype(np.float32), mask, found)
+
+
+def test_box_area_and_mask_png_at_the_photo_size():
+    where = _square(10, 5, 20).resized((120, 80))
+    assert where.box == (20, 10, 60, 50)
+    assert where.area == pytest.approx(40 * 40 / (120 * 80))
+    assert where.to_json() == {"found": True, "box": [20, 10, 60, 50], "area": 0.166667}
+    png = Image.open(io.BytesIO(where.mask_png()))
+    assert (png.mode, png.size) == ("L", (120, 80))
+    assert np.asarray(png)[30, 40] == 255 and np.asarray(png)[0, 0] == 0
+
+
+def test_several_targets_join_into_one():
+    union = combined([_square(0, 0, 10), _square(40, 20, 10, found=False)])
+    assert union.found and union.box == (0, 0, 50, 30)
+
+
+def test_patch_grid_follows_the_photo_shape_and_size(tiny_clip):
+    photo = Image.new("RGB", (300, 150), (200, 30, 30))
+    patch = tiny_clip.model.visual.patch_size[0]
+    grid = patch_embeddings(tiny_clip, photo, 4 * patch)
+    assert grid.shape == (4, 8, tiny_clip.dim)
+
+
+@pytest.fixture
+def world_album(world_home):
+    setup, home = world_home
+    with Album(home, world_spec("cpu")) as album:
+        yield setup, album
+
+
+def _photos_of(setup, owner: int) -> list[int]:
+    return [i for i, o in enumerate(setup.world.owners) if o == owner]
+
+
+def test_fluffy_is_found_and_outlined_on_its_own_photos(world_album):
+    setup, album = world_album
+    overlaps = []
+    for position in _photos_of(setup, CAT):
+        where = album.locate("Fluffy", setup.gallery[position])[0]
+        assert where.found and where.target == "Fluffy"
+        overlaps.append(iou(where.mask, render(setup.world.gallery[position]).masks[0]))
+    assert np.mean(overlaps) >= 0.45
+
+
+def test_the_query_context_does_not_pull_the_mask_to_the_place(world_album):
+    setup, album = world_album
+    position = setup.world.target(CAT, "beach")
+    truth = render(setup.world.gallery[position]).masks[0]
+    where = album.locate("Fluffy on the beach", setup.gallery[position])[0]
+    assert iou(where.mask, truth) >= 0.4
+    assert where.area <= 2 * truth.mean()
+
+
+def test_look_alike_cats_are_not_fluffy(world_album):
+    setup, album = world_album
+    cats = [
+        position
+        for position, scene in enumerate(setup.world.gallery)
+        if setup.world.owners[position] != CAT
+        and any(placed.individual.kind == "cat" for placed in scene.things)
+    ]
+    located = [album.locate("Fluffy", setup.gallery[p])[0] for p in cats]
+    assert len(cats) >= 12
+    assert sum(where.found for where in located) <= len(cats) // 4
+    assert all(where.box is None for where in located if not where.found)
+
+
+def test_a_photo_path_is_not_something_to_locate(world_album):
+    setup, album = world_album
+    with pytest.raises(BadQuery, match="give a concept name or a text"):
+        album.locate(str(setup.gallery[1]), setup.gallery[0])
+
+
+def _cli(home, *args: str) -> int:
+    config, weights = shipped_model()
+    model = ["--model", str(config), "--weights", str(weights), "--device", "cpu"]
+    return main(["--home", str(home), *model, "locate", *args])
+
+
+def test_cli_locate_writes_the_mask_and_its_json(world_home, tmp_path, capsys):
+    setup, home = world_home
+    photo = setup.gallery[_photos_of(setup, CAT)[0]]
+    out = tmp_path / "mask.png"
+    assert _cli(home, "Fluffy", str(photo), "--mask", str(out), "--json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["query"] == "Fluffy" and doc["photo"] == str(photo) and doc["found"] is True
+    x0, y0, x1, y1 = doc["box"]
+    assert 0 <= x0 < x1 <= 128 and 0 <= y0 < y1 <= 128 and 0 < doc["area"] < 0.5
+    mask = Image.open(out)
+    assert (mask.mode, mask.size) == ("L", Image.open(photo).size)
+    assert (np.asarray(mask) == 255).mean() == pytest.approx(doc["area"], abs=1e-3)
+
+
+def test_cli_locate_into_a_missing_folder_is_one_line_and_writes_nothing(
+    world_home, tmp_path, capsys
+):
+    setup, home = world_home
+    out = tmp_path / "nowhere" / "mask.png"
+    assert _cli(home, "Fluffy", str(setup.gallery[0]), "--mask", str(out)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no folder" in err
+    assert not out.parent.exists()

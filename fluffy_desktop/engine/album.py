@@ -20,15 +20,21 @@ from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.concepts.inverter import Inverter, train_inverter
 from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_concept
 from fluffy_desktop.engine.concepts.names import is_ordinary_word, shadow_warning
+from fluffy_desktop.engine.concepts.prompts import concept_slot
 from fluffy_desktop.engine.concepts.relearn import RELEARNED, REUSED, UP_TO_DATE, RelearnReport
 from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
 from fluffy_desktop.engine.concepts.whereabouts import find_photos
 from fluffy_desktop.engine.errors import BadQuery, ConceptMismatch, FluffyError, PhotoUnreadable
 from fluffy_desktop.engine.home import Home, atomic_write_bytes, default_home
-from fluffy_desktop.engine.images import DecodeFailure, load_display_image, read_photo
+from fluffy_desktop.engine.images import (
+    DecodeFailure,
+    load_display_image,
+    read_photo,
+    upright_size,
+)
 from fluffy_desktop.engine.ingest import IndexReport, index_library
 from fluffy_desktop.engine.known_models import KnownModels
-from fluffy_desktop.engine.localise import LOCATE_SIDE, heatmap
+from fluffy_desktop.engine.localise import LOCATE_SIDE, Location, background_prompts, locate
 from fluffy_desktop.engine.model_state import (
     NEEDS_PHOTOS,
     READY,
@@ -115,7 +121,7 @@ class Album:
         self.known_models = KnownModels(self.home.models_dir / "identities.json")
         self._clip = clip
         self._index: VectorIndex | None = None
-        self._kind_cache: tuple[str, np.ndarray] | None = None
+        self._text_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
         self._model_lock = threading.RLock()
         self._write_lock = threading.Lock()
 
@@ -324,19 +330,53 @@ class Album:
         vector: np.ndarray = vectors[0]
         return vector
 
-    def locate(self, text: str, photo: Path) -> np.ndarray:
-        """Where a query (e.g. a concept name) is in a photo: a heat map in [0, 1], rows × cols."""
+    def locate(self, text: str, photo: Path, size: tuple[int, int] | None = None) -> list[Location]:
+        """Where each concept of a query is in a photo (the whole query when it names none),
+        at size (width, height; the photo's own by default). A concept is found when the photo,
+        or the crop around its mask, reaches its album threshold."""
         decoded = load_display_image(Path(photo), LOCATE_SIDE)
         if isinstance(decoded, DecodeFailure):
             raise PhotoUnreadable(f"cannot read {photo}: {decoded.reason}")
-        return heatmap(self.clip(), decoded, self.query_vector(text))
+        parsed, concepts = self._parse(text)
+        if parsed.image is not None:
+            raise BadQuery("locate looks for words in a photo: give a concept name or a text")
+        clip, seen = self.clip(), self.photo_vector(Path(photo))
+        context = _context(parsed, concepts)
+        rivals = np.vstack(
+            [
+                self._fixed_texts(clip, background_prompts()),
+                *(clip.encode_texts(context) if context else []),
+            ]
+        )
+        size = size or upright_size(Path(photo))
+        targets = self._locate_targets(text, parsed, concepts)
+        located = []
+        for name, vector, threshold in targets:
+            others = [v for n, v, _ in targets if n != name]
+            evidence = (float(seen @ vector), threshold)
+            where = locate(clip, decoded, (name, vector), np.vstack([rivals, *others]), evidence)
+            located.append(where.resized(size))
+        return located
+
+    def _locate_targets(
+        self, text: str, parsed: ParsedQuery, concepts: dict[str, Concept]
+    ) -> list[tuple[str, np.ndarray, float | None]]:
+        """(name, vector, album threshold) per concept of the query, or the whole query."""
+        if not parsed.concepts:
+            return [(text.strip(), self._vector(parsed, concepts), None)]
+        targets: list[tuple[str, np.ndarray, float | None]] = []
+        for name in dict.fromkeys(parsed.concepts):
+            concept = self._usable(concepts[name])
+            vector = self._concept_vector(concept)
+            targets.append((name, vector, self._threshold(concept, vector)))
+        return targets
 
     def suggest_kinds(self, photos: Sequence[Path], top: int = 3) -> list[tuple[str, float]]:
         """Zero-shot guesses of what kind of thing the photos show, from the shipped word list."""
         kinds = self._kind_words()
         clip = self.clip()
         shots = clip.encode_images([self._decode(Path(p)) for p in photos]).mean(axis=0)
-        texts = self._kind_vectors(clip, kinds)
+        texts = self._fixed_texts(clip, [f"a photo of a {k}" for k in kinds])
         logits = 100.0 * texts @ (shots / np.linalg.norm(shots))
         probs = np.exp(logits - logits.max())
         probs /= probs.sum()
@@ -348,13 +388,12 @@ class Album:
         lines = resource("words/kinds.txt").read_text().splitlines()
         return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
-    def _kind_vectors(self, clip: ClipModel, kinds: list[str]) -> np.ndarray:
-        if self._kind_cache is None or self._kind_cache[0] != clip.identity:
-            self._kind_cache = (
-                clip.identity,
-                clip.encode_texts([f"a photo of a {k}" for k in kinds]),
-            )
-        return self._kind_cache[1]
+    def _fixed_texts(self, clip: ClipModel, prompts: Sequence[str]) -> np.ndarray:
+        """Vectors of a shipped prompt list (kinds, backgrounds), encoded once per model."""
+        key = (clip.identity, tuple(prompts))
+        if key not in self._text_cache:
+            self._text_cache[key] = clip.encode_texts(list(prompts))
+        return self._text_cache[key]
 
     # --- concepts -------------------------------------------------------------------------
     def _decode(self, path: Path) -> Image.Image:
@@ -714,3 +753,13 @@ def _merged(refs: list[dict], more: list[dict]) -> list[dict]:
 def _without(refs: list[dict], gone: list[dict]) -> list[dict]:
     paths = {r["path"] for r in gone}
     return [r for r in refs if r["path"] not in paths]
+
+
+def _context(parsed: ParsedQuery, concepts: dict[str, Concept]) -> list[str]:
+    """The query's words other than its concepts ("on the sofa"), if any: a rival when
+    locating the concepts."""
+    prompt = parsed.prompt
+    for name in parsed.concepts:
+        prompt = prompt.replace(concept_slot(concepts[name].kind), " ")
+    words = " ".join(prompt.replace("'s", " ").split())
+    return [words] if any(ch.isalnum() for ch in words) and parsed.concepts else []

@@ -30,6 +30,7 @@ MAX_ASPECT = 4
 _EXIF_IFD = 0x8769
 _DATE_TIME_ORIGINAL = 36867
 _DATE_TIME = 306
+ORIENTATION = 0x0112
 
 
 def _suffixes() -> frozenset[str]:
@@ -104,6 +105,17 @@ def load_display_image(path: Path, max_side: int) -> Image.Image | DecodeFailure
         return DecodeFailure(path, _reason(exc))
     image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return image
+
+
+def upright_size(path: Path) -> tuple[int, int]:
+    """(width, height) of a photo as shown, after its EXIF orientation."""
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+            turned = image.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8)
+    except Exception as exc:
+        raise PhotoUnreadable(f"cannot read {path}: {_reason(exc)}") from exc
+    return (height, width) if turned else (width, height)
 
 
 def _load(path: Path, side: int, shortest: bool) -> tuple[Image.Image, str | None]:

@@ -1,147 +1,198 @@
-"""Where a query is in a photo: sliding windows, coarse then fine, as a heat map.
+"""Where a target (a concept, or a text) is in a photo: a heat map, a mask and a box.
 
-Square windows are encoded like photos and compared with the query. Half-size windows
-(overlapping by half) cover the whole photo; third-size windows then search the best of them
-more closely. Each window's similarity spreads back onto the grid cells it covers. Windows fit
-any CLIP (no access to patch tokens), and a window that frames the object scores as high as a
-photo of the object itself. The cost is the windows' forward passes: about two dozen.
+Each patch's embedding (engine/patches.py) is scored against the target and against rival
+prompts: background stuff (resources/words/backgrounds.txt), the other concepts of the query
+and the rest of the query's words. A pixel's margin is the target's score minus the best
+rival's, upsampled and summed over two input sizes, then snapped to the photo's own edges by a
+guided filter one coarse patch wide; the mask is the part above Otsu's threshold. The target
+is found when the photo, or a crop around its mask, reaches the caller's cut (a concept's
+album threshold); a target that is not found gets no mask.
 """
 
 from __future__ import annotations
 
-import math
+import io
+from dataclasses import dataclass
 
 import numpy as np
-import torch
 from PIL import Image
 
 from fluffy_desktop.engine.clip import ClipModel
+from fluffy_desktop.engine.patches import patch_embeddings, patch_side
+from fluffy_desktop.engine.resources import resource
 
-Box = tuple[int, int, int]  # left, top, side
-
-# Photos are loaded with this longer side for localisation (windows are resized anyway).
+# Photos are loaded with this longer side for localisation.
 LOCATE_SIDE = 448
-# Cells along the photo's shorter side; the longer side gets as many as keep cells square.
-GRID_CELLS = 12
-# (side, step) of the two window scales, as fractions of the shorter side and of the side.
-COARSE = (1 / 2, 1 / 2)
-FINE = (1 / 3, 1 / 2)
-# Coarse windows at most: a panorama gets sparser steps rather than more windows.
-MAX_COARSE = 16
-# How much the best windows outweigh the rest: weight = exp(SHARPNESS · z), z ≤ 0 being a
-# window's distance below the best score in standard deviations of all scores.
-SHARPNESS = 4.0
-# Window scores closer than this (cosine) are noise: the photo is the same everywhere.
-FLAT = 1e-4
+# Input sizes (the photo's shorter side) as multiples of the model's own input size.
+SCALES = (1.0, 1.5)
+HISTOGRAM_BINS = 64
+# The guided filter's regulariser (for a guide in [0, 1]): lower keeps finer edges.
+EPSILON = 1e-3
+# The crop around a mask adds this share of its size on every side.
+MARGIN = 0.2
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
 
 
-def _starts(length: int, window: int, step: float) -> list[int]:
-    """Evenly spaced window offsets covering [0, length), at most `step` windows apart."""
-    if window >= length:
-        return [0]
-    count = math.ceil((length - window) / (window * step)) + 1
-    return [round(i * (length - window) / (count - 1)) for i in range(count)]
+@dataclass(frozen=True)
+class Location:
+    """One target in one photo: its heat map in [0, 1] and its mask, both photo-sized."""
+
+    target: str
+    heat: np.ndarray  # float32, height × width
+    mask: np.ndarray  # bool, height × width; all False when the target is not found
+    found: bool
+
+    @property
+    def box(self) -> Box | None:
+        rows, cols = np.nonzero(self.mask)
+        if not len(rows):
+            return None
+        return int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1
+
+    @property
+    def area(self) -> float:
+        """The mask's share of the photo."""
+        return float(self.mask.mean())
+
+    def to_json(self) -> dict:
+        box = self.box
+        return {"found": self.found, "box": list(box) if box else None, "area": round(self.area, 6)}
+
+    def mask_png(self) -> bytes:
+        """The mask as a one-channel PNG (255 = the target)."""
+        out = io.BytesIO()
+        Image.fromarray(self.mask.astype(np.uint8) * 255, mode="L").save(out, format="PNG")
+        return out.getvalue()
+
+    def resized(self, size: tuple[int, int]) -> Location:
+        """The same location on the photo shown at size (width, height)."""
+        heat = Image.fromarray(self.heat, mode="F").resize(size, Image.Resampling.BILINEAR)
+        mask = Image.fromarray(self.mask.astype(np.uint8) * 255).resize(
+            size, Image.Resampling.NEAREST
+        )
+        return Location(self.target, np.asarray(heat), np.asarray(mask) > 127, self.found)
 
 
-def scale_windows(
-    width: int, height: int, scale: tuple[float, float], limit: int | None = None
-) -> list[Box]:
-    """The square windows of one scale over a width × height photo (at most `limit`)."""
-    fraction, step = scale
-    side = max(1, round(min(width, height) * fraction))
-    while True:
-        rows, cols = _starts(height, side, step), _starts(width, side, step)
-        if limit is None or len(rows) * len(cols) <= limit:
-            return [(x, y, side) for y in rows for x in cols]
-        step *= 1.1
-
-
-def _inside(box: Box, outer: Box) -> bool:
-    """Whether box's centre lies in outer."""
-    x, y = box[0] + box[2] / 2, box[1] + box[2] / 2
-    return outer[0] <= x <= outer[0] + outer[2] and outer[1] <= y <= outer[1] + outer[2]
-
-
-def grid_shape(width: int, height: int) -> tuple[int, int]:
-    """(rows, cols) of the heat-map grid: GRID_CELLS along the shorter side, square cells."""
-    short = min(width, height)
-    return (
-        max(1, round(GRID_CELLS * height / short)),
-        max(1, round(GRID_CELLS * width / short)),
+def combined(locations: list[Location]) -> Location:
+    """Several targets in one photo as one: found if any is, their masks and heat joined."""
+    return Location(
+        " + ".join(where.target for where in locations),
+        np.maximum.reduce([where.heat for where in locations]),
+        np.logical_or.reduce([where.mask for where in locations]),
+        any(where.found for where in locations),
     )
 
 
-def _spread(scores: np.ndarray, boxes: list[Box], size: tuple[int, int]) -> np.ndarray:
-    """Average, per cell, the scores of the windows covering it (weighted by overlap)."""
-    width, height = size
-    rows, cols = grid_shape(width, height)
-    total = np.zeros((rows, cols))
-    weight = np.zeros((rows, cols))
-    col_edges = np.linspace(0, width, cols + 1)
-    row_edges = np.linspace(0, height, rows + 1)
-    for score, (left, top, side) in zip(scores, boxes, strict=True):
-        cover_x = np.clip(
-            np.minimum(col_edges[1:], left + side) - np.maximum(col_edges[:-1], left), 0, None
-        )
-        cover_y = np.clip(
-            np.minimum(row_edges[1:], top + side) - np.maximum(row_edges[:-1], top), 0, None
-        )
-        overlap = np.outer(cover_y, cover_x) / side**2
-        total += overlap * score
-        weight += overlap
-    return total / np.maximum(weight, 1e-9)
+def background_words() -> list[str]:
+    lines = resource("words/backgrounds.txt").read_text().splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 
-def _smooth(heat: np.ndarray) -> np.ndarray:
-    """A [1, 2, 1] / 4 blur along both axes (edges repeated): no seams where the fine windows
-    stop."""
-    for axis in (0, 1):
-        padded = np.concatenate(
-            [np.take(heat, [0], axis), heat, np.take(heat, [-1], axis)], axis=axis
-        )
-        size = heat.shape[axis]
-        heat = (
-            np.take(padded, range(0, size), axis)
-            + 2 * np.take(padded, range(1, size + 1), axis)
-            + np.take(padded, range(2, size + 2), axis)
-        ) / 4
-    return heat
+def background_prompts() -> list[str]:
+    return [f"a photo of {word}" for word in background_words()]
 
 
-def _scores(clip: ClipModel, image: Image.Image, boxes: list[Box], query: np.ndarray) -> np.ndarray:
-    """Cosine similarity of each window (resized to the model's input) to the query."""
-    side = clip.image_size
-    crops = [
-        image.resize((side, side), Image.Resampling.BICUBIC, box=(x, y, x + s, y + s))
-        for x, y, s in boxes
-    ]
-    vectors = clip.encode_image_batch(torch.stack([clip.image_tensor(c) for c in crops]))
-    scores: np.ndarray = vectors @ query
-    return scores
+def otsu_threshold(values: np.ndarray) -> float:
+    """The cut that best splits values into two classes (Otsu's method): the upper class is
+    the values above it."""
+    counts, edges = np.histogram(values, HISTOGRAM_BINS)
+    centres = (edges[1:] + edges[:-1]) / 2
+    below = np.cumsum(counts)  # with the cut at each bin's upper edge
+    above = below[-1] - below
+    mass = np.cumsum(counts * centres)
+    mean_below = mass / np.maximum(below, 1)
+    mean_above = (mass[-1] - mass) / np.maximum(above, 1)
+    return float(edges[1 + np.argmax(below * above * (mean_below - mean_above) ** 2)])
 
 
-def windows_searched(
-    clip: ClipModel, image: Image.Image, query: np.ndarray
-) -> tuple[list[Box], np.ndarray]:
-    """Every window looked at, coarse then fine around the best coarse one, with its score."""
-    coarse = scale_windows(*image.size, COARSE, MAX_COARSE)
-    coarse_scores = _scores(clip, image, coarse, query)
-    best = coarse[int(np.argmax(coarse_scores))]
-    fine = [box for box in scale_windows(*image.size, FINE) if _inside(box, best)]
-    if not fine:
-        return coarse, coarse_scores
-    return coarse + fine, np.concatenate([coarse_scores, _scores(clip, image, fine, query)])
+def _upsampled(grid: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    image = Image.fromarray(grid.astype(np.float32), mode="F")
+    return np.asarray(image.resize(size, Image.Resampling.BICUBIC))
 
 
-def heatmap(clip: ClipModel, image: Image.Image, text_vector: np.ndarray) -> np.ndarray:
-    """How strongly each region of `image` matches `text_vector`: rows × cols in [0, 1]."""
+def _box_mean(values: np.ndarray, radius: int) -> np.ndarray:
+    """The mean over each (2·radius + 1)² square (edges repeated), by summed-area tables."""
+    padded = np.pad(values, ((radius + 1, radius), (radius + 1, radius)), mode="edge")
+    sums: np.ndarray = padded.cumsum(0).cumsum(1)
+    span = 2 * radius + 1
+    total = sums[span:, span:] - sums[:-span, span:] - sums[span:, :-span] + sums[:-span, :-span]
+    mean: np.ndarray = total / span**2
+    return mean
+
+
+def guided_filter(guide: np.ndarray, values: np.ndarray, radius: int) -> np.ndarray:
+    """values smoothed, but with the edges of guide (He et al.'s guided filter, grey guide)."""
+    mean_guide, mean_values = _box_mean(guide, radius), _box_mean(values, radius)
+    variance = _box_mean(guide * guide, radius) - mean_guide**2
+    slope = (_box_mean(guide * values, radius) - mean_guide * mean_values) / (variance + EPSILON)
+    offset = mean_values - slope * mean_guide
+    smoothed: np.ndarray = _box_mean(slope, radius) * guide + _box_mean(offset, radius)
+    return smoothed
+
+
+def refined(margin: np.ndarray, image: Image.Image, radius: int) -> np.ndarray:
+    """The margins (scaled to [0, 1]) snapped to the photo's own edges."""
+    guide = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    low, high = float(margin.min()), float(margin.max())
+    return guided_filter(guide, (margin - low) / max(high - low, 1e-12), radius)
+
+
+def margins(
+    clip: ClipModel, image: Image.Image, target: np.ndarray, rivals: np.ndarray
+) -> np.ndarray:
+    """Per pixel of image: the target's patch score minus the best rival's, summed over
+    SCALES (height × width)."""
+    total = np.zeros(image.size[::-1], dtype=np.float32)
+    for scale in SCALES:
+        patches = patch_embeddings(clip, image, round(scale * clip.image_size))
+        margin = patches @ target - (patches @ rivals.T).max(axis=-1)
+        total += _upsampled(margin, image.size)
+    return total
+
+
+def _crop(image: Image.Image, mask: np.ndarray) -> Image.Image | None:
+    """A square crop around the mask, with MARGIN on every side (some context helps CLIP)."""
+    rows, cols = np.nonzero(mask)
+    if not len(rows):
+        return None
+    centre_x, centre_y = (cols.min() + cols.max()) / 2, (rows.min() + rows.max()) / 2
+    half = (1 + MARGIN) * max(cols.max() - cols.min(), rows.max() - rows.min(), 1) / 2
+    return image.crop((centre_x - half, centre_y - half, centre_x + half, centre_y + half))
+
+
+def _found(
+    clip: ClipModel,
+    crop: Image.Image | None,
+    target: np.ndarray,
+    rivals: np.ndarray,
+    evidence: tuple[float, float | None],
+) -> bool:
+    """Whether the photo (its score and cut in evidence) or the crop reaches the cut; with no
+    cut (a plain text), whether the crop matches the target better than every rival."""
+    score, cut = evidence
+    if cut is not None and score >= cut:
+        return True
+    if crop is None:
+        return False
+    seen = clip.encode_images([crop])[0]
+    return bool(seen @ target >= (float((rivals @ seen).max()) if cut is None else cut))
+
+
+def locate(
+    clip: ClipModel,
+    image: Image.Image,
+    target: tuple[str, np.ndarray],
+    rivals: np.ndarray,
+    evidence: tuple[float, float | None],
+) -> Location:
+    """The target's (name, vector) heat map and mask in image. evidence: the photo's score for
+    the target and the score it must reach (None: beat the rivals); the target is found when
+    the photo or the crop around its mask reaches it, else the mask is empty."""
     image = image.convert("RGB")
-    query = np.asarray(text_vector, dtype=np.float32).reshape(-1)
-    query = query / max(float(np.linalg.norm(query)), 1e-12)
-    boxes, scores = windows_searched(clip, image, query)
-    if float(np.ptp(scores)) < FLAT:
-        return np.zeros(grid_shape(*image.size), dtype=np.float32)
-    weights = np.exp(SHARPNESS * (scores - scores.max()) / float(scores.std()))
-    heat = _smooth(_spread(weights, boxes, image.size))
-    low, high = float(heat.min()), float(heat.max())
-    return ((heat - low) / (high - low)).astype(np.float32)
+    patch = min(image.size) / (SCALES[0] * clip.image_size / patch_side(clip.model.visual))
+    margin = refined(margins(clip, image, target[1], rivals), image, max(1, round(patch)))
+    low, high = float(margin.min()), float(margin.max())
+    heat = ((margin - low) / max(high - low, 1e-12)).astype(np.float32)
+    mask = margin > otsu_threshold(margin) if high > low else np.zeros_like(heat, bool)
+    found = _found(clip, _crop(image, mask), target[1], rivals, evidence)
+    return Location(target[0], heat, mask & found, found)
