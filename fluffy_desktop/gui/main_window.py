@@ -33,7 +33,7 @@ from fluffy_desktop.gui.grid import GridItem, PhotoGrid, PhotoModel
 from fluffy_desktop.gui.icons import app_icon, icon
 from fluffy_desktop.gui.indexing import Indexer
 from fluffy_desktop.gui.model_banner import ModelBanner
-from fluffy_desktop.gui.preview import PreviewDialog
+from fluffy_desktop.gui.preview import LocateTarget, PreviewDialog
 from fluffy_desktop.gui.progress import TaskProgress
 from fluffy_desktop.gui.review_dialog import ReviewDialog
 from fluffy_desktop.gui.search_bar import SearchBar
@@ -664,13 +664,14 @@ class MainWindow(QMainWindow):
     def show_in_folder(path: Path) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(path.parent)))
 
-    def preview_targets(self) -> list[str]:
-        """What "Where is …?" can look for: the query's concepts, the query, else any concept."""
+    def preview_targets(self) -> list[LocateTarget]:
+        """What "Where is …?" can look for: the query's concepts (together), the query, else
+        any one concept."""
         if self.query_concepts:
-            return list(self.query_concepts)
+            return [LocateTarget(self.query, tuple(self.query_concepts))]
         if self.query and not Path(self.query).expanduser().is_file():
-            return [self.query]
-        return [c.name for c in self.concepts]
+            return [LocateTarget(self.query, ())]
+        return [LocateTarget(f"[{c.name}]", (c.name,)) for c in self.concepts]
 
     def open_preview(self, row: int) -> None:
         items = self.model.items()

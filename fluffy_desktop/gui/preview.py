@@ -1,8 +1,10 @@
 """The preview: one photo large, arrow keys for the next and previous, and "Where is Fluffy?"
-(the engine's localisation heat map, laid over the photo)."""
+(each concept's mask outlined in its own colour over a soft shade, or the heat map)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,6 +12,7 @@ import numpy as np
 from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeySequence, QPainter, QShortcut
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QHBoxLayout,
@@ -28,11 +31,40 @@ from fluffy_desktop.gui.workers import Jobs
 
 if TYPE_CHECKING:
     from fluffy_desktop.engine.album import Album
+    from fluffy_desktop.engine.localise import Location
 
 PREVIEW_SIDE = 2048  # pixels of the longer side the preview decodes
 PREVIEW_SIZE = QSize(1000, 760)  # the dialog's size, where the screen has room for it
-VEIL = 200  # opacity (of 255) of the shade over the regions that do not match at all
-GLOW = (255, 190, 40)  # the tint of the best-matching region
+VEIL = 200  # opacity (of 255) of the heat map's shade over the regions that do not match at all
+GLOW = (255, 190, 40)  # the heat map's tint of the best-matching region
+SHADE = 110  # opacity of the shade outside every mask
+TINT = 60  # opacity of a concept's colour inside its mask
+# One colour per concept of the query, in its order (amber, sky blue, magenta, green).
+COLOURS = ((255, 190, 40), (70, 190, 255), (255, 90, 200), (120, 230, 90))
+
+
+@dataclass(frozen=True)
+class LocateTarget:
+    """What "Where is …?" looks for: the query to locate and the concept names it holds."""
+
+    query: str
+    names: tuple[str, ...]
+
+    @property
+    def what(self) -> str:
+        if len(self.names) < 2:
+            return self.names[0] if self.names else self.query
+        return f"{', '.join(self.names[:-1])} and {self.names[-1]}"
+
+    @property
+    def label(self) -> str:
+        return f"Where {'are' if len(self.names) > 1 else 'is'} {self.what}?"
+
+
+def _rgba(rgba: np.ndarray) -> QImage:
+    rows, cols = rgba.shape[:2]
+    data = np.ascontiguousarray(rgba.round().clip(0, 255).astype(np.uint8))
+    return QImage(data.data, cols, rows, cols * 4, QImage.Format.Format_RGBA8888).copy()
 
 
 def heat_image(heat: np.ndarray) -> QImage:
@@ -42,10 +74,28 @@ def heat_image(heat: np.ndarray) -> QImage:
     glow = 90 * np.clip((heat - 0.7) / 0.3, 0.0, 1.0)
     alpha = np.maximum(shade, glow)
     mix = (glow / np.maximum(alpha, 1e-6))[..., None]  # 0: black shade, 1: glow colour
-    rgb = mix * np.array(GLOW, dtype=np.float32)
-    rgba = np.ascontiguousarray(np.dstack([rgb, alpha]).round().astype(np.uint8))
-    rows, cols = heat.shape
-    return QImage(rgba.data, cols, rows, cols * 4, QImage.Format.Format_RGBA8888).copy()
+    return _rgba(np.dstack([mix * np.array(GLOW, dtype=np.float32), alpha]))
+
+
+def _edge(mask: np.ndarray, width: int) -> np.ndarray:
+    """The mask's pixels within `width` of its outside."""
+    inner = mask.copy()
+    for _ in range(width):
+        padded = np.pad(inner, 1)
+        inner &= padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    return mask & ~inner
+
+
+def masks_image(masks: list[np.ndarray]) -> QImage:
+    """Each mask (same size) outlined and softly tinted in its own colour, the rest shaded."""
+    rows, cols = masks[0].shape
+    rgba = np.zeros((rows, cols, 4), dtype=np.float32)
+    rgba[..., 3] = SHADE
+    width = max(2, round(max(rows, cols) / 300))
+    for mask, colour in zip(masks, COLOURS * len(masks), strict=False):
+        rgba[mask] = (*colour, TINT)
+        rgba[_edge(mask, width)] = (*colour, 255)
+    return _rgba(rgba)
 
 
 class PhotoView(QWidget):
@@ -100,7 +150,7 @@ class PreviewDialog(QDialog):
         jobs: Jobs,
         items: list[GridItem],
         row: int,
-        targets: list[str],
+        targets: list[LocateTarget],
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
@@ -110,6 +160,7 @@ class PreviewDialog(QDialog):
         self.row = row
         self._generation = 0
         self._heat_on = False
+        self.located: list[Location] = []
         self.setWindowTitle("Preview")
         room = self.screen().availableGeometry().size()  # a small screen gets a smaller one
         self.resize(PREVIEW_SIZE.boundedTo(QSize(room.width() * 9 // 10, room.height() * 9 // 10)))
@@ -120,7 +171,7 @@ class PreviewDialog(QDialog):
             shortcut.activated.connect(lambda step=step: self.step(step))
         self.show_row(row)
 
-    def _build(self, targets: list[str]) -> None:
+    def _build(self, targets: list[LocateTarget]) -> None:
         self.previous_button = QToolButton(self)
         self.previous_button.setIcon(icon("previous"))
         self.previous_button.setToolTip("Previous photo (Left arrow)")
@@ -130,15 +181,21 @@ class PreviewDialog(QDialog):
         self.next_button.setToolTip("Next photo (Right arrow)")
         self.next_button.clicked.connect(lambda: self.step(1))
         self.caption = QLabel(self)
+        self.targets = targets
         self.target_box = QComboBox(self)
-        self.target_box.addItems(targets)
+        self.target_box.addItems([target.label for target in targets])
         self.target_box.setVisible(len(targets) > 1)
-        self.target_box.currentTextChanged.connect(self._target_changed)
+        self.target_box.currentIndexChanged.connect(self._target_changed)
+        self.found_label = QLabel(self)
+        self.heat_box = QCheckBox("Heat map", self)
+        self.heat_box.setToolTip("Show how strongly each part of the photo matches")
+        self.heat_box.setEnabled(False)
+        self.heat_box.toggled.connect(lambda _on: self._draw())
         self.locate_button = QPushButton(icon("locate"), "", self)
         self.locate_button.setCheckable(True)
         self.locate_button.setEnabled(bool(targets))
         self.locate_button.setToolTip(
-            "Highlight where it is in the photo" if targets else "Learn a concept or search first"
+            "Outline it in the photo" if targets else "Learn a concept or search first"
         )
         self.locate_button.toggled.connect(self._toggle_heat)
         self._label()
@@ -147,6 +204,8 @@ class PreviewDialog(QDialog):
         bar.addWidget(self.next_button)
         bar.addWidget(self.caption, 1)
         bar.addWidget(self.target_box)
+        bar.addWidget(self.found_label)
+        bar.addWidget(self.heat_box)
         bar.addWidget(self.locate_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 6)
@@ -156,8 +215,9 @@ class PreviewDialog(QDialog):
         wrapper.addLayout(bar)
         layout.addLayout(wrapper)
 
-    def target(self) -> str:
-        return self.target_box.currentText()
+    def target(self) -> LocateTarget | None:
+        index = self.target_box.currentIndex()
+        return self.targets[index] if 0 <= index < len(self.targets) else None
 
     def done(self, result: int) -> None:
         """Closing lets go of the photo (up to PREVIEW_SIDE²·3 bytes) and ignores late results."""
@@ -185,6 +245,7 @@ class PreviewDialog(QDialog):
         self.previous_button.setEnabled(row > 0)
         self.next_button.setEnabled(row < len(self.items) - 1)
         self.view.show_image(None, "Loading…")
+        self._show([])
         self._label()  # a search still running for the last photo is no longer shown
         path = item.path
         self.jobs.start(
@@ -207,9 +268,9 @@ class PreviewDialog(QDialog):
     # --- where is it? ---------------------------------------------------------------------
     def _label(self) -> None:
         target = self.target()
-        self.locate_button.setText(f"Where is {target}?" if target else "Where is it?")
+        self.locate_button.setText(target.label if target else "Where is it?")
 
-    def _target_changed(self, _target: str) -> None:
+    def _target_changed(self, _index: int) -> None:
         self._label()
         if self._heat_on:
             self._locate()
@@ -219,25 +280,49 @@ class PreviewDialog(QDialog):
         if on:
             self._locate()
         else:
-            self.view.show_overlay(None)
+            self._show([])
 
     def _locate(self) -> None:
-        if self.view.image is None:
+        target = self.target()
+        if self.view.image is None or target is None:
             return  # the photo is still loading; _decoded comes back here
-        generation, target, path = self._generation, self.target(), self.items[self.row].path
-        self.locate_button.setText(f"Looking for {target}…")
+        generation, path = self._generation, self.items[self.row].path
+        size = (self.view.image.width(), self.view.image.height())
+        self.locate_button.setText(f"Looking for {target.what}…")
         self.jobs.start(
-            lambda progress, cancel: self.album.locate(target, path),
-            done=lambda heat: self._located(generation, target, heat),
+            lambda progress, cancel: self.album.locate(target.query, path, size),
+            done=lambda located: self._located(generation, target, located),
             error=lambda message: self._locate_failed(generation, message),
         )
 
-    def _located(self, generation: int, target: str, heat: np.ndarray) -> None:
+    def _located(self, generation: int, target: LocateTarget, located: list[Location]) -> None:
         if generation != self._generation or target != self.target():
             return  # a newer photo or target is being looked for: its label stays
         self._label()
         if self._heat_on:
-            self.view.show_overlay(heat_image(heat))
+            self._show(located)
+
+    def _show(self, located: list[Location]) -> None:
+        """Keep and draw these locations, and say which were found (none: clear it all)."""
+        self.located = located
+        self.heat_box.setEnabled(bool(located))
+        parts = []
+        for where, colour in zip(located, COLOURS * len(located), strict=False):
+            if where.found:
+                parts.append(f"<span style='color: rgb{colour}'>●</span> {escape(where.target)}")
+            else:
+                parts.append(f"{escape(where.target)}: not in this photo")
+        self.found_label.setText("   ".join(parts))
+        self._draw()
+
+    def _draw(self) -> None:
+        located = self.located
+        if not located:
+            self.view.show_overlay(None)
+        elif self.heat_box.isChecked():
+            self.view.show_overlay(heat_image(np.maximum.reduce([w.heat for w in located])))
+        else:
+            self.view.show_overlay(masks_image([where.mask for where in located]))
 
     def _locate_failed(self, generation: int, message: str) -> None:
         if generation != self._generation:
