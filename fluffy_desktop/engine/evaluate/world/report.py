@@ -13,7 +13,11 @@ def format_world(doc: dict) -> str:
     for method, values in doc["methods"].items():
         cells = "".join(f"{values[key]:>8.2f}" for key in ("mrr", "r1", "r5", "r10"))
         lines.append(f"  {method:<14}{cells}{doc['identity_precision'][method]:>9.2f}")
-    lines.append(f"  locate: mean IoU {doc['locate_iou']:.2f} on the individuals' photos")
+    located = doc["locate"]
+    lines.append(
+        f"  locate: mean IoU {located['iou']:.2f}, found {located['found']:.2f} on the "
+        f"individuals' photos; wrongly found {located['false_found']:.2f} elsewhere"
+    )
     tagging = doc["tagging"]
     for stage in ("learned", "reviewed"):
         values = tagging[stage]

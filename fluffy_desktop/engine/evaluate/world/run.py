@@ -10,8 +10,8 @@ its look-alikes in that place are misses, as in PerVL.
 Methods: `text` ("a cat on the beach"), `avgim` (the mean shot), `avgim_text` (their normalised
 sum), `palavra_init` (the first guess: f_θ's, or the kind word) and `palavra` (what the app
 does). Also: identity precision@6 of "⟨Name⟩" alone (the individual is in 6 gallery photos),
-the IoU of `locate`'s map, thresholded at LOCATE_THRESHOLD, with the true mask, and each
-concept's album against the truth before and after review (world/tagging.py).
+`locate`'s masks against the true ones (world/locating.py), and each concept's album against
+the truth before and after review (world/tagging.py).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
 from fluffy_desktop.engine.album import Album
 from fluffy_desktop.engine.clip import ModelSpec
@@ -34,14 +33,12 @@ from fluffy_desktop.engine.concepts.learn import LearnSettings, kind_word
 from fluffy_desktop.engine.evaluate.metrics import ranks, retrieval_metrics
 from fluffy_desktop.engine.evaluate.pervl import METHODS, normalise
 from fluffy_desktop.engine.evaluate.world.gallery import WorldSet, build_world_set, write_images
+from fluffy_desktop.engine.evaluate.world.locating import locate_quality
 from fluffy_desktop.engine.evaluate.world.model import shipped_model
 from fluffy_desktop.engine.evaluate.world.places import PLACE_PHRASES, PLACES
-from fluffy_desktop.engine.evaluate.world.scene import render
 from fluffy_desktop.engine.evaluate.world.tagging import tagging_quality
 from fluffy_desktop.engine.query import parse_query, query_vector
 from fluffy_desktop.engine.tasks import Progress, no_progress
-
-LOCATE_THRESHOLD = 0.5
 
 
 def world_spec(device: str = "auto") -> ModelSpec:
@@ -152,29 +149,6 @@ def retrieval(setup: Setup) -> tuple[dict, dict]:
     return metrics, precision
 
 
-def _iou(found: np.ndarray, truth: np.ndarray) -> float:
-    union = np.logical_or(found, truth).sum()
-    return float(np.logical_and(found, truth).sum() / union) if union else 1.0
-
-
-def locate_iou(setup: Setup) -> float:
-    """Mean IoU (percent) of `locate`'s thresholded map with the individual's true mask."""
-    values = []
-    for position, (scene, owner) in enumerate(
-        zip(setup.world.gallery, setup.world.owners, strict=True)
-    ):
-        if owner < 0:
-            continue
-        truth = render(scene).masks[0]
-        heat = setup.album.locate(setup.world.names[owner], setup.gallery[position])
-        size = truth.shape[::-1]
-        resized = Image.fromarray(heat.astype(np.float32), mode="F").resize(
-            size, Image.Resampling.BILINEAR
-        )
-        values.append(_iou(np.asarray(resized) >= LOCATE_THRESHOLD, truth))
-    return round(100.0 * float(np.mean(values)), 4)
-
-
 def run_world(
     seed: int = 0,
     spec: ModelSpec | None = None,
@@ -190,7 +164,7 @@ def run_world(
         learn_seconds = learn_all(setup, settings or LearnSettings(), progress)
         with torch.no_grad():
             methods, identity = retrieval(setup)
-        iou = locate_iou(setup)
+        located = locate_quality(setup, progress)
         init = setup.album.concepts.get(setup.world.names[0]).settings.get("init")
         tagging = tagging_quality(setup)  # last: its answers re-tune the concepts
     return {
@@ -198,7 +172,7 @@ def run_world(
         "queries": len(setup.world.individuals) * len(PLACES),
         "methods": methods,
         "identity_precision": identity,
-        "locate_iou": iou,
+        "locate": located,
         "tagging": tagging,
         "units": "percent",
         "seed": seed,
