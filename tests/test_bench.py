@@ -33,10 +33,11 @@ def test_a_small_run_on_the_tiny_model(tiny_clip, tmp_path):
     assert 0 < doc["query_ms_p50"] <= doc["query_ms_p95"]
     assert 0.95 <= doc["recall_at_10"] <= 1.0
     assert doc["learn_seconds"] > 0 and doc["peak_rss_mb"] > 50
+    assert 0 < doc["locate_ms_p50"] <= doc["locate_ms_p95"]
     assert 0 < doc["cold_start_s"] < 120 and doc["search_rss_mb"] > 50
     assert (doc["device"], doc["model"], doc["n_vectors"]) == ("cpu", tiny_clip.identity, 2000)
     assert {"Making bench photos", "Indexing photos", "Filling the library"} <= stages
-    assert "Timing a cold start" in stages
+    assert {"Timing a cold start", "Timing locate"} <= stages
     assert [p.name for p in tmp_path.iterdir()] == ["photos-320x240"]  # the home is gone
 
 
@@ -91,6 +92,8 @@ DOC = {
     "query_ms_p95": 60.0,
     "recall_at_10": 0.99,
     "learn_seconds": 4.0,
+    "locate_ms_p50": 250.0,
+    "locate_ms_p95": 320.0,
     "peak_rss_mb": 900.0,
     "cold_start_s": 2.5,
     "search_rss_mb": 3500.0,
@@ -107,6 +110,7 @@ def test_table_checks_each_target():
     assert lines["indexing"].endswith("MISSED")  # 0.85 × raw
     assert lines["query"].endswith("MISSED")  # 60 ms > 50 ms at 100k
     assert lines["recall@10"].endswith("ok") and lines["learning"].endswith("ok")
+    assert lines["locate"].endswith("MISSED")  # p95 320 ms > 300 ms
     assert lines["cold"].endswith("ok") and lines["search"].endswith("MISSED")  # 3500 MB > 3 GB
     big = format_bench({**DOC, "n_vectors": 1_000_000, "cold_start_s": 9.0})
     assert "≤ 100 ms  ok" in big

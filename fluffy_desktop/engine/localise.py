@@ -1,12 +1,12 @@
 """Where a target (a concept, or a text) is in a photo: a heat map, a mask and a box.
 
-Each patch's embedding (engine/patches.py) is scored against the target and against rival
-prompts: background stuff (resources/words/backgrounds.txt), the other concepts of the query
-and the rest of the query's words. A pixel's margin is the target's score minus the best
-rival's, upsampled and summed over two input sizes, then snapped to the photo's own edges by a
-guided filter one coarse patch wide; the mask is the part above Otsu's threshold. The target
-is found when the photo, or a crop around its mask, reaches the caller's cut (a concept's
-album threshold); a target that is not found gets no mask.
+Each patch's embedding (engine/patches.py, the photo fed at SCALES times the model's input
+size) is scored against the target and against rival prompts: background stuff
+(resources/words/backgrounds.txt), the other concepts of the query and the rest of the
+query's words. A pixel's margin is the target's score minus the best rival's, upsampled, then
+snapped to the photo's own edges by a guided filter one patch wide; the mask is the part above
+Otsu's threshold. The target is found when the photo, or a crop around its mask, reaches the
+caller's cut (a concept's album threshold); a target that is not found gets no mask.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from fluffy_desktop.engine.resources import resource
 
 # Photos are loaded with this longer side for localisation.
 LOCATE_SIDE = 448
-# Input sizes (the photo's shorter side) as multiples of the model's own input size.
-SCALES = (1.0, 1.5)
+# Input sizes (the photo's shorter side) as multiples of the model's own input size: on the
+# semantic world one pass at 1.5 outlines better than 1.0, or 1.0 and 1.5 summed (README).
+SCALES = (1.5,)
 HISTOGRAM_BINS = 64
 # The guided filter's regulariser (for a guide in [0, 1]): lower keeps finer edges.
 EPSILON = 1e-3
@@ -35,11 +36,11 @@ Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
 
 @dataclass(frozen=True)
 class Location:
-    """One target in one photo: its heat map in [0, 1] and its mask, both photo-sized."""
+    """One target in one photo: its heat map in [0, 1] and its mask."""
 
     target: str
-    heat: np.ndarray  # float32, height × width
-    mask: np.ndarray  # bool, height × width; all False when the target is not found
+    heat: np.ndarray  # float32, at the size it was computed at
+    mask: np.ndarray  # bool, height × width of the photo; all False when it is not found
     found: bool
 
     @property
@@ -65,12 +66,12 @@ class Location:
         return out.getvalue()
 
     def resized(self, size: tuple[int, int]) -> Location:
-        """The same location on the photo shown at size (width, height)."""
-        heat = Image.fromarray(self.heat, mode="F").resize(size, Image.Resampling.BILINEAR)
+        """The same location on the photo shown at size (width, height): the mask is resized,
+        the heat map keeps its own size (stretch it to show it)."""
         mask = Image.fromarray(self.mask.astype(np.uint8) * 255).resize(
             size, Image.Resampling.NEAREST
         )
-        return Location(self.target, np.asarray(heat), np.asarray(mask) > 127, self.found)
+        return Location(self.target, self.heat, np.asarray(mask) > 127, self.found)
 
 
 def combined(locations: list[Location]) -> Location:
@@ -140,8 +141,8 @@ def refined(margin: np.ndarray, image: Image.Image, radius: int) -> np.ndarray:
 def margins(
     clip: ClipModel, image: Image.Image, target: np.ndarray, rivals: np.ndarray
 ) -> np.ndarray:
-    """Per pixel of image: the target's patch score minus the best rival's, summed over
-    SCALES (height × width)."""
+    """Per pixel of image (height × width): the target's patch score minus the best rival's,
+    summed over SCALES."""
     total = np.zeros(image.size[::-1], dtype=np.float32)
     for scale in SCALES:
         patches = patch_embeddings(clip, image, round(scale * clip.image_size))

@@ -5,6 +5,7 @@ from __future__ import annotations
 INDEX_SHARE = 0.9  # indexing at least this share of raw encoding speed
 RECALL = 0.98
 LEARN_SECONDS = 10.0
+LOCATE_MS = 300.0
 COLD_START_SECONDS = 3.0  # at up to 100k vectors
 SEARCH_RSS_MB = 3 * 1024  # 3 GB (in the MiB that peak memory is counted in), up to 1M vectors
 
@@ -51,6 +52,11 @@ def format_bench(doc: dict) -> str:
             "learning a concept",
             f"{doc['learn_seconds']:.1f} s",
             f"target ≤ {LEARN_SECONDS:.0f} s  {_verdict(doc['learn_seconds'] <= LEARN_SECONDS)}",
+        ),
+        (
+            "locate p50 / p95",
+            f"{doc['locate_ms_p50']:.0f} / {doc['locate_ms_p95']:.0f} ms",
+            f"p95 target ≤ {LOCATE_MS:.0f} ms  {_verdict(doc['locate_ms_p95'] <= LOCATE_MS)}",
         ),
         ("peak memory", f"{doc['peak_rss_mb']:.0f} MB", ""),
         ("cold start", f"{doc['cold_start_s']:.1f} s", _cold_note(doc)),

@@ -41,6 +41,8 @@ BENCH_KEYS = (
     "query_ms_p95",
     "recall_at_10",
     "learn_seconds",
+    "locate_ms_p50",
+    "locate_ms_p95",
     "peak_rss_mb",
     "cold_start_s",
     "search_rss_mb",
@@ -80,6 +82,7 @@ CONCEPT = ("Benchy", "cat")
 LEARN_SHOTS = 5
 WARM_QUERIES = 10
 TIMED_QUERIES = 200
+LOCATE_PHOTOS = 10  # timed `locate` calls, one photo each (after one warm-up)
 RECALL_QUERIES = 200
 
 
@@ -176,6 +179,18 @@ def query_times(album: Album, progress: Progress) -> list[float]:
     return times
 
 
+def locate_times(album: Album, photos: list[Path], progress: Progress) -> list[float]:
+    """Milliseconds of `locate` for the learned concept, each on a photo of the library
+    (decoding and the photo-sized mask included)."""
+    album.locate(CONCEPT[0], photos[0])
+    times = []
+    for i, photo in enumerate(photos[1 : LOCATE_PHOTOS + 1]):
+        progress("Timing locate", i, LOCATE_PHOTOS)
+        _, seconds = _timed(partial(album.locate, CONCEPT[0], photo))
+        times.append(seconds * 1000)
+    return times
+
+
 def index_recall(
     album: Album, ids: np.ndarray, vectors: np.ndarray, library: ClusteredVectors
 ) -> float:
@@ -197,6 +212,7 @@ def measure_album(
     _, learn_seconds = _timed(
         lambda: album.learn(*CONCEPT, photos[:LEARN_SHOTS], progress=progress)
     )
+    located = locate_times(album, photos, progress)
     ids, all_vectors, library = _fill_index(album, vectors, progress)
     times = query_times(album, progress)
     return {
@@ -205,6 +221,8 @@ def measure_album(
         "query_ms_p95": round(float(np.percentile(times, 95)), 2),
         "recall_at_10": round(index_recall(album, ids, all_vectors, library), 4),
         "learn_seconds": round(learn_seconds, 2),
+        "locate_ms_p50": round(float(np.percentile(located, 50)), 1),
+        "locate_ms_p95": round(float(np.percentile(located, 95)), 1),
         "n_vectors": len(album.vector_index()),
     }
 
