@@ -59,7 +59,7 @@ FORCED_BUG = """
 import runpy, sys
 import fluffy_desktop.engine.album as album
 
-def broken(text, kinds):
+def broken(*args):
     raise TypeError("a forced bug in the parser")
 
 album.parse_query = broken
