@@ -198,3 +198,31 @@ def test_a_photos_date_is_when_it_was_taken_else_modified_and_never_an_error():
     assert record("2020-03-12T10:00:00", 0.0).when == "2020-03-12T10:00:00"
     assert record(None, 1e13).when == ""  # a file dated past year 9999
     assert record(None, 1_600_000_000.0).when.startswith("2020-09-1")
+
+
+def test_region_vectors_live_and_go_with_their_photo(tmp_path):
+    rng = np.random.default_rng(0)
+    vector, regions = rng.standard_normal(8).astype(np.float32), rng.standard_normal((4, 8))
+
+    def photo(name: str, embedded: bool = True) -> PhotoUpdate:
+        return PhotoUpdate(tmp_path / name, 1, 1.0, None, name, vector if embedded else None)
+
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        _, (first, second, _failed) = catalog.store([photo("a"), photo("b"), photo("c", False)])
+        assert catalog.photos_without_regions() == [
+            (first, tmp_path / "a"),
+            (second, tmp_path / "b"),
+        ]
+        catalog.store_regions({first: regions})
+        assert catalog.photos_without_regions() == [(second, tmp_path / "b")]
+        found = catalog.regions_for([first, second], 8)
+        assert list(found) == [first]
+        np.testing.assert_allclose(found[first], regions, atol=2e-3)  # float16
+        catalog.store([photo("a")])  # embedded again (its content changed): regions go
+        assert catalog.regions_for([first], 8) == {}
+        catalog.store_regions({first: regions, second: regions})
+        catalog.delete([first])
+        assert catalog.regions_for([first], 8) == {}
+        catalog.clear_vectors()
+        assert catalog.regions_for([second], 8) == {}
+        assert catalog.photos_without_regions() == []

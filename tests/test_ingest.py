@@ -17,12 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fluffy_desktop.engine import ingest
+from fluffy_desktop.engine import ingest, regions_pass
 from fluffy_desktop.engine.catalog import Catalog
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.errors import Cancelled
 from fluffy_desktop.engine.images import decode_photo
 from fluffy_desktop.engine.ingest import IndexReport, index_library
+from fluffy_desktop.engine.regions import decode_side, region_crops
 from fluffy_desktop.engine.vectors import VectorIndex
 from tests.photos import (
     HOSTILE_REASONS,
@@ -63,6 +64,13 @@ class Store:
         stored = self.catalog.vectors_for(ids)
         images = [decode_photo(p, self.clip.image_size).image for p in paths]
         np.testing.assert_allclose(stored, self.clip.encode_images(images), atol=1e-4)
+        regions = self.catalog.regions_for(ids, self.clip.dim)
+        side = self.clip.image_size
+        for photo_id, path in zip(ids, paths, strict=True):
+            crops = self.clip.encode_images(
+                region_crops(decode_photo(path, decode_side(side)).image, side)
+            )
+            np.testing.assert_allclose(regions[photo_id], crops, atol=2e-3)  # stored as float16
         for photo_id, vector in zip(ids, stored, strict=True):  # (some odd images look alike)
             assert dict(self.index.search(vector, 5))[photo_id] == pytest.approx(1.0, abs=1e-5)
 
@@ -137,6 +145,25 @@ def test_unchanged_reindex_is_a_fast_no_op(tmp_path, store, monkeypatch):
     assert (again.added, again.updated, again.removed, again.unchanged) == (0, 0, 0, 6)
     assert again.failed == first.failed == [(lib / "broken.jpg", "not an image")]
     assert (store.home / "index" / "index.json").stat().st_mtime_ns == saved
+
+
+def test_regions_come_after_the_photos_and_a_stopped_pass_is_finished_next_time(tmp_path, store):
+    lib = tmp_path / "lib"
+    photos = make_library(lib, 20)
+    cancel = threading.Event()
+
+    def watch(stage: str, done: int, total: int) -> None:
+        if stage == regions_pass.STAGE and done >= regions_pass.BATCH:
+            cancel.set()
+
+    with pytest.raises(Cancelled):
+        store.run(lib, progress=watch, cancel=cancel)
+    assert store.catalog.count("ok") == 20  # every photo is searchable already
+    left = store.catalog.photos_without_regions()
+    assert 0 < len(left) < 20
+    again = store.run(lib)
+    assert (again.added, again.unchanged, again.regions) == (0, 20, len(left))
+    store.check_consistent(photos)  # regions included
 
 
 def test_additions_deletions_and_edits_are_picked_up(tmp_path, store, spy_decode):

@@ -43,6 +43,7 @@ from fluffy_desktop.engine.model_state import (
     embedding_notice,
 )
 from fluffy_desktop.engine.query import ParsedQuery, parse_query, query_vector
+from fluffy_desktop.engine.regions import RERANK, with_regions
 from fluffy_desktop.engine.resources import resource
 from fluffy_desktop.engine.sidecars import ExportReport, copy_photos, export_keywords
 from fluffy_desktop.engine.tagging import SCAN, Member, album_members, calibrate, review_candidates
@@ -264,7 +265,8 @@ class Album:
         if k < 1:
             raise BadQuery("-k must be at least 1")
         parsed, concepts = self._parse(text)
-        hits = SearchHits(self.nearest(self._vector(parsed, concepts), k))
+        in_context = bool(_context(parsed, concepts))  # regions: see engine/regions.py
+        hits = SearchHits(self.nearest(self._vector(parsed, concepts), k, regions=in_context))
         hits.concepts = tuple(dict.fromkeys(parsed.concepts))
         hits.notice = embedding_notice(*self.catalog.coverage(self.clip().identity))
         return hits
@@ -307,15 +309,26 @@ class Album:
             )
         return found
 
-    def nearest(self, vector: np.ndarray, k: int) -> list[SearchHit]:
-        """The k photos closest to a vector, best first."""
-        found = self.vector_index().search(vector, k)
+    def nearest(self, vector: np.ndarray, k: int, regions: bool = False) -> list[SearchHit]:
+        """The k photos closest to a vector, best first; with regions, the RERANK closest are
+        scored by their best region too (a concept that fills a small part of a photo)."""
+        found = self.vector_index().search(vector, max(k, RERANK) if regions else k)
+        if regions:
+            found = self._by_regions(found, vector)[:k]
         photos = self.catalog.photos_for([pid for pid, _ in found])
         return [
             SearchHit(pid, photos[pid].path, score, photos[pid].when)
             for pid, score in found
             if pid in photos
         ]
+
+    def _by_regions(
+        self, found: list[tuple[int, float]], vector: np.ndarray
+    ) -> list[tuple[int, float]]:
+        ids = [photo_id for photo_id, _ in found]
+        regions = self.catalog.regions_for(ids, len(vector))
+        scores = with_regions(ids, np.array([score for _, score in found]), regions, vector)
+        return [(ids[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")]
 
     def photo_vector(self, path: Path) -> np.ndarray:
         """A photo's embedding: the stored one when it is in the library, else computed."""

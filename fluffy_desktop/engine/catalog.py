@@ -62,9 +62,18 @@ def _tables_v1(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def _regions_v2(db: sqlite3.Connection) -> None:
+    """Version 2: region vectors (engine/regions.py), float16, beside each photo's vector;
+    the next index run makes them for the photos indexed before."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS regions ("
+        "id INTEGER PRIMARY KEY REFERENCES photos (id) ON DELETE CASCADE, data BLOB NOT NULL)"
+    )
+
+
 # MIGRATIONS[n] brings a catalog from version n to n + 1. A catalog that cannot be written is
 # read as it is: a step that changes what the reads expect must refuse such older catalogs.
-MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_tables_v1,)
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (_tables_v1, _regions_v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _COLUMNS = "id, path, size, mtime, taken, digest, status, error"
@@ -408,6 +417,40 @@ class Catalog:
             raise KeyError(f"photos without a vector: {missing[:5]}")
         return self._stack([found[i] for i in ids])
 
+    def photos_without_regions(self) -> list[tuple[int, Path]]:
+        """(id, path) of the embedded photos whose regions are not made yet, by id."""
+        rows = self._query(
+            "SELECT photos.id, photos.path FROM photos JOIN vectors USING (id) "
+            "LEFT JOIN regions USING (id) WHERE regions.id IS NULL ORDER BY photos.id"
+        )
+        return [(int(photo_id), _path(path)) for photo_id, path in rows]
+
+    def store_regions(self, regions: dict[int, np.ndarray]) -> None:
+        """Write photos' region vectors (float16, regions × dim) in one transaction."""
+        with self._write() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO regions VALUES (?, ?)",
+                [
+                    (photo_id, np.ascontiguousarray(parts, dtype=np.float16).tobytes())
+                    for photo_id, parts in regions.items()
+                ],
+            )
+
+    def regions_for(self, ids: Sequence[int], dim: int) -> dict[int, np.ndarray]:
+        """The region vectors (float32, regions × dim) of those photos that have them."""
+        if self.read_only is not None and _version(self._db, self.path) < len(MIGRATIONS):
+            return {}  # an older catalog opened read only: no regions table
+        found: dict[int, np.ndarray] = {}
+        for part in _chunks([int(i) for i in ids]):
+            marks = ",".join("?" * len(part))
+            for photo_id, data in self._query(
+                f"SELECT id, data FROM regions WHERE id IN ({marks})", part
+            ):
+                found[photo_id] = (
+                    np.frombuffer(data, np.float16).reshape(-1, dim).astype(np.float32)
+                )
+        return found
+
     def all_vectors(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids int64, vectors float32 n × dim) of every embedded photo."""
         return self._vector_rows("SELECT id, data FROM vectors ORDER BY id", ())
@@ -430,6 +473,7 @@ class Catalog:
         """The model changed: drop every vector; those photos wait to be embedded again."""
         with self._write() as db:
             db.execute("DELETE FROM vectors")
+            db.execute("DELETE FROM regions")
             db.execute("UPDATE photos SET status = 'pending' WHERE status = 'ok'")
 
     def _vector_rows(self, sql: str, params: Sequence) -> tuple[np.ndarray, np.ndarray]:
@@ -480,6 +524,7 @@ class Catalog:
         else:
             data = np.ascontiguousarray(update.vector, dtype=np.float32).tobytes()
             db.execute("INSERT OR REPLACE INTO vectors VALUES (?, ?, ?)", (photo_id, seq, data))
+        db.execute("DELETE FROM regions WHERE id = ?", (photo_id,))  # made again after
         return int(photo_id)
 
     def relocate(self, moves: Sequence[tuple[int, Path, float]]) -> None:

@@ -26,6 +26,7 @@ from fluffy_desktop.engine.catalog import Catalog, PhotoRecord, PhotoUpdate, con
 from fluffy_desktop.engine.clip import ClipModel
 from fluffy_desktop.engine.errors import Cancelled
 from fluffy_desktop.engine.images import DecodeFailure, decode_photo, is_image_name
+from fluffy_desktop.engine.regions_pass import add_regions
 from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
 from fluffy_desktop.engine.vectors import VectorIndex
 
@@ -59,6 +60,8 @@ class IndexReport:
     seconds: float = 0.0
     moved: int = 0
     reembedded: int = 0
+    regions: int = 0  # photos whose regions were embedded (engine/regions_pass.py)
+    regions_seconds: float = 0.0  # the part of seconds that took
 
     def to_json(self) -> dict:
         """The `index --json` document."""
@@ -221,6 +224,7 @@ def index_library(
             pipeline.run(pool, jobs, batch_size, chunk)
     finally:
         index.save()
+    report.regions, report.regions_seconds = add_regions(catalog, clip, progress, cancel)
     report.seconds = time.monotonic() - started
     return report
 
