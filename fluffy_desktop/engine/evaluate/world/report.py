@@ -18,6 +18,12 @@ def format_world(doc: dict) -> str:
         f"  locate: mean IoU {located['iou']:.2f}, found {located['found']:.2f} on the "
         f"individuals' photos; wrongly found {located['false_found']:.2f} elsewhere"
     )
+    for gallery, label in (("usual", "this gallery"), ("small", "small things")):
+        whole, regions = doc["regions"][gallery]["whole"], doc["regions"][gallery]["regions"]
+        lines.append(
+            f"  {label}: MRR {whole['mrr']:.2f} → {regions['mrr']:.2f}, R@10 {whole['r10']:.2f} "
+            f"→ {regions['r10']:.2f} (whole photos → with regions)"
+        )
     tagging = doc["tagging"]
     for stage in ("learned", "reviewed"):
         values = tagging[stage]

@@ -10,8 +10,9 @@ its look-alikes in that place are misses, as in PerVL.
 Methods: `text` ("a cat on the beach"), `avgim` (the mean shot), `avgim_text` (their normalised
 sum), `palavra_init` (the first guess: f_θ's, or the kind word) and `palavra` (what the app
 does). Also: identity precision@6 of "⟨Name⟩" alone (the individual is in 6 gallery photos),
-`locate`'s masks against the true ones (world/locating.py), and each concept's album against
-the truth before and after review (world/tagging.py).
+`locate`'s masks against the true ones (world/locating.py), search with regions on a set of
+small things (world/small.py), and each concept's album against the truth before and after
+review (world/tagging.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from fluffy_desktop.engine.evaluate.world.gallery import WorldSet, build_world_s
 from fluffy_desktop.engine.evaluate.world.locating import locate_quality
 from fluffy_desktop.engine.evaluate.world.model import shipped_model
 from fluffy_desktop.engine.evaluate.world.places import PLACE_PHRASES, PLACES
+from fluffy_desktop.engine.evaluate.world.small import regions_quality
 from fluffy_desktop.engine.evaluate.world.tagging import tagging_quality
 from fluffy_desktop.engine.query import parse_query, query_vector
 from fluffy_desktop.engine.tasks import Progress, no_progress
@@ -165,6 +167,7 @@ def run_world(
         with torch.no_grad():
             methods, identity = retrieval(setup)
         located = locate_quality(setup, progress)
+        regions = regions_quality(setup, seed, progress)
         init = setup.album.concepts.get(setup.world.names[0]).settings.get("init")
         tagging = tagging_quality(setup)  # last: its answers re-tune the concepts
     return {
@@ -173,6 +176,7 @@ def run_world(
         "methods": methods,
         "identity_precision": identity,
         "locate": located,
+        "regions": regions,
         "tagging": tagging,
         "units": "percent",
         "seed": seed,
