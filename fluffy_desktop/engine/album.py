@@ -123,6 +123,7 @@ class Album:
         self._clip = clip
         self._index: VectorIndex | None = None
         self._text_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+        self._concept_cache: dict[str, tuple[tuple[str, str, bytes], np.ndarray]] = {}
         self._model_lock = threading.RLock()
         self._write_lock = threading.Lock()
 
@@ -343,10 +344,10 @@ class Album:
         vector: np.ndarray = vectors[0]
         return vector
 
-    def locate(self, text: str, photo: Path, size: tuple[int, int] | None = None) -> list[Location]:
-        """Where each concept of a query is in a photo (the whole query when it names none),
-        at size (width, height; the photo's own by default). A concept is found when the photo,
-        or the crop around its mask, reaches its album threshold."""
+    def locate(self, text: str, photo: Path) -> list[Location]:
+        """Where each concept of a query is in a photo (the whole query when it names none).
+        A concept is found when the photo, or the crop around its mask, reaches its album
+        threshold."""
         decoded = load_display_image(Path(photo), LOCATE_SIDE)
         if isinstance(decoded, DecodeFailure):
             raise PhotoUnreadable(f"cannot read {photo}: {decoded.reason}")
@@ -361,14 +362,14 @@ class Album:
                 *(clip.encode_texts(context) if context else []),
             ]
         )
-        size = size or upright_size(Path(photo))
+        size = upright_size(Path(photo))
         targets = self._locate_targets(text, parsed, concepts)
         located = []
         for name, vector, threshold in targets:
-            others = [v for n, v, _ in targets if n != name]
+            others = np.array([v for n, v, _ in targets if n != name]).reshape(-1, clip.dim)
             evidence = (float(seen @ vector), threshold)
-            where = locate(clip, decoded, (name, vector), np.vstack([rivals, *others]), evidence)
-            located.append(where.resized(size))
+            where = locate(clip, decoded, (name, vector), (rivals, others), evidence)
+            located.append(replace(where, size=size))
         return located
 
     def _locate_targets(
@@ -572,9 +573,16 @@ class Album:
 
     # --- tagging (engine/tagging.py) -------------------------------------------------------
     def _concept_vector(self, concept: Concept) -> np.ndarray:
-        """The embedding of the concept's name alone, with its current word."""
-        parsed = parse_query(f"[{concept.name}]", {concept.name: concept.kind})
-        return query_vector(self.clip(), parsed, {concept.name: concept.word})
+        """The embedding of the concept's name alone, with its current word (kept per name
+        until the model, kind or word changes)."""
+        clip = self.clip()
+        key = (clip.identity, concept.kind, concept.word.numpy().tobytes())
+        kept = self._concept_cache.get(concept.name)
+        if kept is None or kept[0] != key:
+            parsed = parse_query(f"[{concept.name}]", {concept.name: concept.kind})
+            vector = query_vector(clip, parsed, {concept.name: concept.word})
+            kept = self._concept_cache[concept.name] = (key, vector)
+        return kept[1]
 
     def _scores(self, vector: np.ndarray, refs: list[dict]) -> dict[Path, float]:
         """Score of each referenced photo that is still readable."""

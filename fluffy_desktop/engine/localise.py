@@ -2,16 +2,18 @@
 
 Each patch's embedding (engine/patches.py, the photo fed at SCALES times the model's input
 size) is scored against the target and against rival prompts: background stuff
-(resources/words/backgrounds.txt), the other concepts of the query and the rest of the
-query's words. A pixel's margin is the target's score minus the best rival's, upsampled, then
-snapped to the photo's own edges by a guided filter one patch wide; the mask is the part above
-Otsu's threshold. The target is found when the photo, or a crop around its mask, reaches the
-caller's cut (a concept's album threshold); a target that is not found gets no mask.
+(resources/words/backgrounds.txt) and the rest of the query's words. A pixel's margin is the
+target's score minus the best rival's, upsampled, then snapped to the photo's own edges by a
+guided filter one patch wide; the mask is the part above Otsu's threshold, less the pixels
+where another concept of the query scores higher (each pixel goes to one concept). The target
+is found when the photo, or a crop around its mask, reaches the caller's cut (a concept's
+album threshold); a target that is not found gets no mask.
 """
 
 from __future__ import annotations
 
 import io
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +26,9 @@ from fluffy_desktop.engine.resources import resource
 # Photos are loaded with this longer side for localisation.
 LOCATE_SIDE = 448
 # Input sizes (the photo's shorter side) as multiples of the model's own input size: on the
-# semantic world one pass at 1.5 outlines better than 1.0, or 1.0 and 1.5 summed (README).
-SCALES = (1.5,)
+# semantic world one pass at 1.25 outlines as well as 1.5, and better than 1.0 or than 1.0 and
+# 1.5 summed, at less cost (README).
+SCALES = (1.25,)
 HISTOGRAM_BINS = 64
 # The guided filter's regulariser (for a guide in [0, 1]): lower keeps finer edges.
 EPSILON = 1e-3
@@ -36,19 +39,29 @@ Box = tuple[int, int, int, int]  # x0, y0, x1, y1 (x1, y1 exclusive)
 
 @dataclass(frozen=True)
 class Location:
-    """One target in one photo: its heat map in [0, 1] and its mask."""
+    """One target in one photo. The heat map (in [0, 1]) and the mask stay at the size they
+    were computed at (stretch them over the photo to show them); box and mask_png refer to
+    the photo's own size."""
 
     target: str
-    heat: np.ndarray  # float32, at the size it was computed at
-    mask: np.ndarray  # bool, height × width of the photo; all False when it is not found
+    heat: np.ndarray  # float32
+    mask: np.ndarray  # bool; all False when the target is not found
     found: bool
+    size: tuple[int, int]  # (width, height) of the photo
 
     @property
     def box(self) -> Box | None:
         rows, cols = np.nonzero(self.mask)
         if not len(rows):
             return None
-        return int(cols.min()), int(rows.min()), int(cols.max()) + 1, int(rows.max()) + 1
+        across = self.size[0] / self.mask.shape[1]
+        down = self.size[1] / self.mask.shape[0]
+        return (
+            math.floor(cols.min() * across),
+            math.floor(rows.min() * down),
+            math.ceil((cols.max() + 1) * across),
+            math.ceil((rows.max() + 1) * down),
+        )
 
     @property
     def area(self) -> float:
@@ -60,18 +73,11 @@ class Location:
         return {"found": self.found, "box": list(box) if box else None, "area": round(self.area, 6)}
 
     def mask_png(self) -> bytes:
-        """The mask as a one-channel PNG (255 = the target)."""
+        """The mask at the photo's size, as a one-channel PNG (255 = the target)."""
+        mask = Image.fromarray(self.mask.astype(np.uint8) * 255, mode="L")
         out = io.BytesIO()
-        Image.fromarray(self.mask.astype(np.uint8) * 255, mode="L").save(out, format="PNG")
+        mask.resize(self.size, Image.Resampling.NEAREST).save(out, format="PNG")
         return out.getvalue()
-
-    def resized(self, size: tuple[int, int]) -> Location:
-        """The same location on the photo shown at size (width, height): the mask is resized,
-        the heat map keeps its own size (stretch it to show it)."""
-        mask = Image.fromarray(self.mask.astype(np.uint8) * 255).resize(
-            size, Image.Resampling.NEAREST
-        )
-        return Location(self.target, self.heat, np.asarray(mask) > 127, self.found)
 
 
 def combined(locations: list[Location]) -> Location:
@@ -81,6 +87,7 @@ def combined(locations: list[Location]) -> Location:
         np.maximum.reduce([where.heat for where in locations]),
         np.logical_or.reduce([where.mask for where in locations]),
         any(where.found for where in locations),
+        locations[0].size,
     )
 
 
@@ -139,16 +146,23 @@ def refined(margin: np.ndarray, image: Image.Image, radius: int) -> np.ndarray:
 
 
 def margins(
-    clip: ClipModel, image: Image.Image, target: np.ndarray, rivals: np.ndarray
-) -> np.ndarray:
-    """Per pixel of image (height × width): the target's patch score minus the best rival's,
-    summed over SCALES."""
-    total = np.zeros(image.size[::-1], dtype=np.float32)
+    clip: ClipModel,
+    image: Image.Image,
+    target: np.ndarray,
+    rivals: np.ndarray,
+    others: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per pixel of image (height × width), summed over SCALES: the target's patch score
+    minus the best rival's, and minus the best of the other targets' (+inf without any)."""
+    margin = np.zeros(image.size[::-1], dtype=np.float32)
+    lead = np.zeros_like(margin) if len(others) else np.full_like(margin, np.inf)
     for scale in SCALES:
         patches = patch_embeddings(clip, image, round(scale * clip.image_size))
-        margin = patches @ target - (patches @ rivals.T).max(axis=-1)
-        total += _upsampled(margin, image.size)
-    return total
+        score = patches @ target
+        margin += _upsampled(score - (patches @ rivals.T).max(axis=-1), image.size)
+        if len(others):
+            lead += _upsampled(score - (patches @ others.T).max(axis=-1), image.size)
+    return margin, lead
 
 
 def _crop(image: Image.Image, mask: np.ndarray) -> Image.Image | None:
@@ -183,17 +197,21 @@ def locate(
     clip: ClipModel,
     image: Image.Image,
     target: tuple[str, np.ndarray],
-    rivals: np.ndarray,
+    rivals: tuple[np.ndarray, np.ndarray],
     evidence: tuple[float, float | None],
 ) -> Location:
-    """The target's (name, vector) heat map and mask in image. evidence: the photo's score for
-    the target and the score it must reach (None: beat the rivals); the target is found when
-    the photo or the crop around its mask reaches it, else the mask is empty."""
+    """The target's (name, vector) heat map and mask in image. rivals: (background and context
+    vectors, the other targets' vectors): the mask is cut from the margin over the first, then
+    gives each pixel to the target that scores best there. evidence: the photo's score for the
+    target and the score it must reach (None: beat the rivals); the target is found when the
+    photo or the crop around its mask reaches it, else the mask is empty."""
     image = image.convert("RGB")
     patch = min(image.size) / (SCALES[0] * clip.image_size / patch_side(clip.model.visual))
-    margin = refined(margins(clip, image, target[1], rivals), image, max(1, round(patch)))
+    margin, lead = margins(clip, image, target[1], *rivals)
+    margin = refined(margin, image, max(1, round(patch)))
     low, high = float(margin.min()), float(margin.max())
     heat = ((margin - low) / max(high - low, 1e-12)).astype(np.float32)
     mask = margin > otsu_threshold(margin) if high > low else np.zeros_like(heat, bool)
-    found = _found(clip, _crop(image, mask), target[1], rivals, evidence)
-    return Location(target[0], heat, mask & found, found)
+    mask &= lead > 0
+    found = _found(clip, _crop(image, mask), target[1], rivals[0], evidence)
+    return Location(target[0], heat, mask & found, found, image.size)

@@ -87,7 +87,8 @@ def _edge(mask: np.ndarray, width: int) -> np.ndarray:
 
 
 def masks_image(masks: list[np.ndarray]) -> QImage:
-    """Each mask (same size) outlined and softly tinted in its own colour, the rest shaded."""
+    """Each mask (same size) outlined and softly tinted in its own colour, the rest shaded
+    (at the masks' size: the view stretches it over the photo)."""
     rows, cols = masks[0].shape
     rgba = np.zeros((rows, cols, 4), dtype=np.float32)
     rgba[..., 3] = SHADE
@@ -287,10 +288,9 @@ class PreviewDialog(QDialog):
         if self.view.image is None or target is None:
             return  # the photo is still loading; _decoded comes back here
         generation, path = self._generation, self.items[self.row].path
-        size = (self.view.image.width(), self.view.image.height())
         self.locate_button.setText(f"Looking for {target.what}…")
         self.jobs.start(
-            lambda progress, cancel: self.album.locate(target.query, path, size),
+            lambda progress, cancel: self.album.locate(target.query, path),
             done=lambda located: self._located(generation, target, located),
             error=lambda message: self._locate_failed(generation, message),
         )
