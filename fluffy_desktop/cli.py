@@ -95,6 +95,7 @@ def _proof_parsers(commands) -> None:
     pervl.add_argument("--coarse", type=Path, help="coarse names CSV (DeepFashion2)")
     pervl.add_argument("--shots", type=int, default=5)
     pervl.add_argument("--seed", type=int, default=5)
+    pervl.add_argument("--masks", type=Path, help="<gallery image>.png masks: also score locate")
     pervl.add_argument("--json", action="store_true")
     world = benchmarks.add_parser("world", help="the semantic test world and its small CLIP")
     world.add_argument(
@@ -449,6 +450,7 @@ def _cmd_eval(album, args) -> None:
             args.seed,
             inverter,
             progress=progress,
+            masks=args.masks,
         )
     _emit(args, doc, lambda: print(format_table(doc)))
 

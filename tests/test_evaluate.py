@@ -315,6 +315,26 @@ def test_layout_errors_are_user_errors(tmp_path):
 
 
 # --- the real thing, on the tiny model ------------------------------------------------------
+def test_mask_mode_scores_locate_on_the_masked_images(tiny_clip, tmp_path):
+    data, captions = make_ytvos(tmp_path, size=40)
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for class_id in ("cat_aa_1", "owl_bb_2"):  # the fox has no mask: it is left out
+        mask = np.zeros((40, 40), dtype=np.uint8)
+        mask[10:30, 10:30] = 255
+        Image.fromarray(mask).save(masks / f"{class_id}.png")
+    settings = LearnSettings(steps=2, augmentations=1)
+    doc = run_pervl(tiny_clip, data, captions, shots=2, learn_settings=settings, masks=masks)
+    assert doc["locate"]["images"] == 2 and 0 <= doc["locate"]["iou"] <= 100
+    assert "locate: mean IoU" in format_table(doc)
+    empty = tmp_path / "none"
+    empty.mkdir()
+    with pytest.raises(FluffyError, match=r"no mask in .* matches a gallery image"):
+        run_pervl(tiny_clip, data, captions, shots=2, learn_settings=settings, masks=empty)
+    with pytest.raises(FluffyError, match="is not a folder"):
+        run_pervl(tiny_clip, data, captions, masks=tmp_path / "missing")
+
+
 def test_end_to_end_on_the_tiny_model(tiny_clip, tmp_path):
     data, captions = make_ytvos(tmp_path, size=40)
     progress = []

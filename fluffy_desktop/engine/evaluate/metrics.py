@@ -24,3 +24,9 @@ def retrieval_metrics(rank: np.ndarray) -> dict[str, float]:
     result = {"mrr": 100.0 * float(np.mean(1.0 / rank))}
     result |= {f"r{k}": 100.0 * float(np.mean(rank <= k)) for k in KS}
     return {name: round(value, 4) for name, value in result.items()}
+
+
+def iou(found: np.ndarray, truth: np.ndarray) -> float:
+    """Intersection over union of two boolean masks (1 when both are empty)."""
+    union = np.logical_or(found, truth).sum()
+    return float(np.logical_and(found, truth).sum() / union) if union else 1.0

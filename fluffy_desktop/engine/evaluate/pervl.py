@@ -22,6 +22,7 @@ from fluffy_desktop.engine.concepts.learn import LearnSettings, kind_word, learn
 from fluffy_desktop.engine.concepts.prompts import concept_slot, fill
 from fluffy_desktop.engine.errors import FluffyError
 from fluffy_desktop.engine.evaluate.dataset import PervlSet, Query, load_pervl
+from fluffy_desktop.engine.evaluate.masks import mask_quality
 from fluffy_desktop.engine.evaluate.metrics import ranks, retrieval_metrics
 from fluffy_desktop.engine.images import read_photo
 from fluffy_desktop.engine.tasks import Progress, no_progress
@@ -68,8 +69,9 @@ def concept_vectors(
     inverter: Inverter | None,
     settings: LearnSettings,
     library: np.ndarray | None = None,
-) -> dict[str, np.ndarray]:
-    """Each method's query vectors (len(queries) × dim) for one concept's captions.
+) -> tuple[dict[str, np.ndarray], torch.Tensor]:
+    """Each method's query vectors (len(queries) × dim) for one concept's captions, and the
+    learned word.
 
     `library`: the gallery's mean embedding, which stage 2 contrasts as the app contrasts
     the user's library (the same `learn_concept` path the app runs)."""
@@ -79,13 +81,14 @@ def concept_vectors(
     prompts = [fill(q.template, concept_slot(kind)) for q in queries]
     init = inverter.predict(shot_vectors) if inverter else kind_word(clip, kind)
     word, _ = learn_concept(clip, kind, shots, (), inverter, library, settings)
-    return {
+    vectors = {
         "text": text,
         "avgim": np.repeat(average[None], len(queries), axis=0),
         "avgim_text": normalise(average + text),
         "palavra_init": _with_word(clip, prompts, init),
         "palavra": _with_word(clip, prompts, word),
     }
+    return vectors, word
 
 
 def evaluate_set(
@@ -96,20 +99,21 @@ def evaluate_set(
     inverter: Inverter | None,
     settings: LearnSettings,
     progress: Progress,
-) -> dict[str, dict[str, float]]:
-    """Each method's metrics over every query of the set."""
+) -> tuple[dict[str, dict[str, float]], dict[str, torch.Tensor]]:
+    """Each method's metrics over every query of the set, and each concept's learned word."""
     gallery = encode_gallery(clip, pervl.gallery, progress)
     position = {path: i for i, path in enumerate(pervl.gallery)}
     by_concept: dict[str, list[Query]] = {}
     for query in pervl.queries:
         by_concept.setdefault(query.concept, []).append(query)
     vectors: dict[str, list[np.ndarray]] = {method: [] for method in METHODS}
+    words: dict[str, torch.Tensor] = {}
     order: list[Query] = []
     for done, (concept, queries) in enumerate(by_concept.items()):
         progress("Learning the concepts", done, len(by_concept))
         picked = sample_shots(pervl.pools[concept], shots, seed, concept)
         images = [read_photo(path, clip.image_size) for path in picked]
-        found = concept_vectors(
+        found, words[concept] = concept_vectors(
             clip, queries[0].kind, queries, images, inverter, settings, gallery.mean(axis=0)
         )
         for method in METHODS:
@@ -117,10 +121,11 @@ def evaluate_set(
         order += queries
     progress("Learning the concepts", len(by_concept), len(by_concept))
     targets = np.array([position[q.image] for q in order])
-    return {
+    metrics = {
         method: retrieval_metrics(ranks(np.concatenate(vectors[method]) @ gallery.T, targets))
         for method in METHODS
     }
+    return metrics, words
 
 
 def run_pervl(
@@ -133,20 +138,30 @@ def run_pervl(
     inverter: Inverter | None = None,
     learn_settings: LearnSettings | None = None,
     progress: Progress | None = None,
+    masks: Path | None = None,
 ) -> dict:
-    """The `eval pervl --json` document: metrics in percent for each method."""
+    """The `eval pervl --json` document: metrics in percent for each method (and with masks,
+    `locate`'s mean IoU: evaluate/masks.py)."""
     if shots < 1:
         raise FluffyError(f"--shots must be at least 1 (got {shots})")
+    if masks is not None and not Path(masks).is_dir():
+        raise FluffyError(f"--masks {masks} is not a folder")
     pervl = load_pervl(Path(data), Path(captions), Path(coarse) if coarse else None)
     settings = learn_settings or LearnSettings()
-    methods = evaluate_set(clip, pervl, shots, seed, inverter, settings, progress or no_progress)
-    return {
+    progress = progress or no_progress
+    methods, words = evaluate_set(clip, pervl, shots, seed, inverter, settings, progress)
+    doc = {
         "dataset": pervl.dataset,
         "queries": len(pervl.queries),
         "methods": methods,
         "init": "inverter" if inverter else "kind word",
         "skipped": pervl.skipped,
     }
+    if masks is not None:
+        kinds = {q.concept: q.kind for q in pervl.queries}
+        alone = {c: _with_word(clip, [concept_slot(kinds[c])], w)[0] for c, w in words.items()}
+        doc["locate"] = mask_quality(clip, pervl, alone, Path(masks), progress)
+    return doc
 
 
 def format_table(doc: dict) -> str:
@@ -162,4 +177,9 @@ def format_table(doc: dict) -> str:
     lines.append(f"  palavra_init starts from {start}")
     if doc.get("skipped"):
         lines.append(f"  {doc['skipped']} caption rows had no image in this folder (other split)")
+    if "locate" in doc:
+        located = doc["locate"]
+        lines.append(
+            f"  locate: mean IoU {located['iou']:.2f} on {located['images']} masked images"
+        )
     return "\n".join(lines)

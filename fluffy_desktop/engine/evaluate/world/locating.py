@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fluffy_desktop.engine.evaluate.metrics import iou
 from fluffy_desktop.engine.evaluate.world.scene import render
 from fluffy_desktop.engine.tasks import Progress
 
@@ -18,11 +19,6 @@ if TYPE_CHECKING:
     from fluffy_desktop.engine.evaluate.world.run import Setup
 
 NEGATIVE_STEP = 4
-
-
-def iou(found: np.ndarray, truth: np.ndarray) -> float:
-    union = np.logical_or(found, truth).sum()
-    return float(np.logical_and(found, truth).sum() / union) if union else 1.0
 
 
 def locate_quality(setup: Setup, progress: Progress) -> dict:
