@@ -30,6 +30,7 @@ def test_a_small_run_on_the_tiny_model(tiny_clip, tmp_path):
     )
     assert tuple(doc) == BENCH_KEYS
     assert doc["raw_images_per_s"] > 0 and doc["index_images_per_s"] > 0
+    assert doc["regions_images_per_s"] > 0
     assert 0 < doc["query_ms_p50"] <= doc["query_ms_p95"]
     assert 0.95 <= doc["recall_at_10"] <= 1.0
     assert doc["learn_seconds"] > 0 and doc["peak_rss_mb"] > 50
@@ -88,6 +89,7 @@ def test_exact_search_and_recall_arithmetic():
 DOC = {
     "raw_images_per_s": 20.0,
     "index_images_per_s": 17.0,
+    "regions_images_per_s": 4.0,
     "query_ms_p50": 20.0,
     "query_ms_p95": 60.0,
     "recall_at_10": 0.99,
