@@ -202,6 +202,11 @@ def _cmd_index(album, args) -> None:
         )
         if report.reembedded:
             print(f"re-embedded {report.reembedded} photos for the current model")
+        if report.regions:
+            print(
+                f"looked closer at {report.regions} photos, for small things "
+                f"({report.regions_seconds:.1f} s)"
+            )
         for failure in doc["failed"]:
             print(f"  skipped {failure['path']}: {failure['error']}")
 

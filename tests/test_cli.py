@@ -71,7 +71,8 @@ def test_index_and_search_follow_the_contract(fluffy, tiny_env, library):
 
 
 def test_status_reports_the_library(fluffy, tiny_env, library):
-    fluffy(tiny_env, "index", library)
+    out = fluffy(tiny_env, "index", library).stdout.decode()
+    assert "looked closer at 8 photos, for small things" in out
     status = as_json(fluffy(tiny_env, "status", "--json"))
     assert status["folders"] == [str(library.resolve())]
     assert (status["photos"], status["failed"], status["unreadable"]) == (8, 0, [])
