@@ -21,7 +21,7 @@ from fluffy_desktop.engine import ingest, regions_pass
 from fluffy_desktop.engine.catalog import Catalog
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.errors import Cancelled
-from fluffy_desktop.engine.images import decode_photo
+from fluffy_desktop.engine.images import DecodeFailure, decode_photo
 from fluffy_desktop.engine.ingest import IndexReport, index_library
 from fluffy_desktop.engine.regions import decode_side, region_crops
 from fluffy_desktop.engine.vectors import VectorIndex
@@ -147,7 +147,9 @@ def test_unchanged_reindex_is_a_fast_no_op(tmp_path, store, monkeypatch):
     assert (store.home / "index" / "index.json").stat().st_mtime_ns == saved
 
 
-def test_regions_come_after_the_photos_and_a_stopped_pass_is_finished_next_time(tmp_path, store):
+def test_regions_come_after_the_photos_and_a_stopped_pass_is_finished_next_time(
+    tmp_path, store, monkeypatch
+):
     lib = tmp_path / "lib"
     photos = make_library(lib, 20)
     cancel = threading.Event()
@@ -161,9 +163,27 @@ def test_regions_come_after_the_photos_and_a_stopped_pass_is_finished_next_time(
     assert store.catalog.count("ok") == 20  # every photo is searchable already
     left = store.catalog.photos_without_regions()
     assert 0 < len(left) < 20
+    monkeypatch.setattr(regions_pass, "PAGE", 3)  # the catalog read a few rows at a time
     again = store.run(lib)
     assert (again.added, again.unchanged, again.regions) == (0, 20, len(left))
     store.check_consistent(photos)  # regions included
+
+
+def test_a_photo_unreadable_in_the_regions_pass_is_passed_over(tmp_path, store, monkeypatch):
+    lib = tmp_path / "lib"
+    photos = make_library(lib, 5)
+    real = regions_pass.decode_photo
+    monkeypatch.setattr(regions_pass, "PAGE", 2)
+    monkeypatch.setattr(
+        regions_pass,
+        "decode_photo",
+        lambda path, side: DecodeFailure(path, "gone") if path == photos[1] else real(path, side),
+    )
+    store.run(lib)
+    assert store.catalog.photos_without_regions() == [
+        (store.catalog.photo_by_path(photos[1]).id, photos[1])
+    ]
+    assert store.catalog.count("ok") == 5
 
 
 def test_additions_deletions_and_edits_are_picked_up(tmp_path, store, spy_decode):

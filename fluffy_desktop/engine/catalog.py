@@ -417,13 +417,23 @@ class Catalog:
             raise KeyError(f"photos without a vector: {missing[:5]}")
         return self._stack([found[i] for i in ids])
 
-    def photos_without_regions(self) -> list[tuple[int, Path]]:
-        """(id, path) of the embedded photos whose regions are not made yet, by id."""
+    _WITHOUT_REGIONS = (
+        "FROM photos JOIN vectors USING (id) LEFT JOIN regions USING (id) WHERE regions.id IS NULL"
+    )
+
+    def photos_without_regions(self, after: int = 0, limit: int = 10_000) -> list[tuple[int, Path]]:
+        """(id, path) of up to `limit` embedded photos past id `after` whose regions are not
+        made yet, by id (a page at a time: a million rows would not fit well in memory)."""
         rows = self._query(
-            "SELECT photos.id, photos.path FROM photos JOIN vectors USING (id) "
-            "LEFT JOIN regions USING (id) WHERE regions.id IS NULL ORDER BY photos.id"
+            f"SELECT photos.id, photos.path {self._WITHOUT_REGIONS} AND photos.id > ? "
+            "ORDER BY photos.id LIMIT ?",
+            (after, limit),
         )
         return [(int(photo_id), _path(path)) for photo_id, path in rows]
+
+    def count_without_regions(self) -> int:
+        ((count,),) = self._query(f"SELECT COUNT(*) {self._WITHOUT_REGIONS}")
+        return int(count)
 
     def store_regions(self, regions: dict[int, np.ndarray]) -> None:
         """Write photos' region vectors (float16, regions × dim) in one transaction."""

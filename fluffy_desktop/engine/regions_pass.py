@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from fluffy_desktop.engine.tasks import Progress, check_cancel
 
 BATCH = 8  # photos per model call (REGIONS images each)
 AHEAD = 3  # batches decoded ahead of the model
+PAGE = 4096  # photos read from the catalog at a time
 STAGE = "Finding small things"
 
 
@@ -42,22 +44,32 @@ def _load(clip: ClipModel, batch: list[tuple[int, Path]]) -> list[torch.Tensor |
     return [_crops(clip, path) for _, path in batch]
 
 
+def _batches(catalog: Catalog) -> Iterator[list[tuple[int, Path]]]:
+    """The photos without regions, BATCH at a time, read from the catalog PAGE at a time (a
+    photo that cannot be read now is passed over, not asked for again in this run)."""
+    after = 0
+    while page := catalog.photos_without_regions(after, PAGE):
+        for start in range(0, len(page), BATCH):
+            yield page[start : start + BATCH]
+        after = page[-1][0]
+
+
 def add_regions(
     catalog: Catalog, clip: ClipModel, progress: Progress, cancel: threading.Event | None
 ) -> tuple[int, float]:
     """Embed the regions of every indexed photo without them: (how many, seconds)."""
     started = time.monotonic()
-    todo = catalog.photos_without_regions()
-    batches = deque(todo[i : i + BATCH] for i in range(0, len(todo), BATCH))
-    done = 0
+    total, done = catalog.count_without_regions(), 0
+    batches = _batches(catalog)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         loading: deque[tuple[list, Future]] = deque()
         try:
-            while batches or loading:
-                while batches and len(loading) < AHEAD:
-                    batch = batches.popleft()
+            while True:
+                while len(loading) < AHEAD and (batch := next(batches, None)):
                     loading.append((batch, pool.submit(_load, clip, batch)))
-                progress(STAGE, done, len(todo))
+                if not loading:
+                    break
+                progress(STAGE, done, total)
                 check_cancel(cancel)
                 batch, future = loading.popleft()
                 _store(catalog, clip, batch, future.result())
@@ -65,7 +77,7 @@ def add_regions(
         finally:
             for _, future in loading:
                 future.cancel()
-    progress(STAGE, len(todo), len(todo))
+    progress(STAGE, total, total)
     return done, time.monotonic() - started
 
 
