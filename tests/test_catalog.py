@@ -226,3 +226,16 @@ def test_region_vectors_live_and_go_with_their_photo(tmp_path):
         catalog.clear_vectors()
         assert catalog.regions_for([second], 8) == {}
         assert catalog.photos_without_regions() == []
+
+
+def test_all_embedded_agrees_with_coverage(tmp_path):
+    vector = np.ones(8, dtype=np.float32)
+    with Catalog(tmp_path / "catalog.sqlite") as catalog:
+        assert catalog.all_embedded("m")  # an empty library lacks nothing
+        catalog.set_meta("model", "m")
+        catalog.store([PhotoUpdate(tmp_path / "a.jpg", 1, 1.0, None, "a", vector)])
+        catalog.store([PhotoUpdate(tmp_path / "b.jpg", 1, 1.0, None, "b")])  # unreadable
+        assert catalog.all_embedded("m") and catalog.coverage("m") == (1, 1)
+        assert not catalog.all_embedded("other") and catalog.coverage("other") == (0, 1)
+        catalog.clear_vectors()
+        assert not catalog.all_embedded("m") and catalog.coverage("m") == (0, 1)

@@ -269,8 +269,15 @@ class Album:
         in_context = bool(_context(parsed, concepts))  # regions: see engine/regions.py
         hits = SearchHits(self.nearest(self._vector(parsed, concepts), k, regions=in_context))
         hits.concepts = tuple(dict.fromkeys(parsed.concepts))
-        hits.notice = embedding_notice(*self.catalog.coverage(self.clip().identity))
+        hits.notice = self._embedding_notice(self.clip().identity)
         return hits
+
+    def _embedding_notice(self, identity: str) -> str | None:
+        """model_state.embedding_notice, counted only when some photo waits for this model
+        (a search must not count the library)."""
+        if self.catalog.all_embedded(identity):
+            return None
+        return embedding_notice(*self.catalog.coverage(identity))
 
     def query_vector(self, text: str) -> np.ndarray:
         """The normalised embedding a query stands for (concepts injected, negatives applied)."""
@@ -355,13 +362,9 @@ class Album:
         if parsed.image is not None:
             raise BadQuery("locate looks for words in a photo: give a concept name or a text")
         clip, seen = self.clip(), self.photo_vector(Path(photo))
-        context = _context(parsed, concepts)
-        rivals = np.vstack(
-            [
-                self._fixed_texts(clip, background_prompts()),
-                *(clip.encode_texts(context) if context else []),
-            ]
-        )
+        rivals = self._fixed_texts(clip, background_prompts())
+        if context := _context(parsed, concepts):
+            rivals = np.vstack([rivals, clip.encode_texts(context)])
         size = upright_size(Path(photo))
         targets = self._locate_targets(text, parsed, concepts)
         located = []
@@ -777,8 +780,8 @@ def _without(refs: list[dict], gone: list[dict]) -> list[dict]:
 
 
 def _context(parsed: ParsedQuery, concepts: dict[str, Concept]) -> list[str]:
-    """The query's words other than its concepts ("on the sofa"), if any: a rival when
-    locating the concepts."""
+    """The query's words other than its concepts ("on the sofa"), if it names concepts and has
+    any: a rival when locating them, and what makes search look at photos' regions."""
     prompt = parsed.prompt
     for name in parsed.concepts:
         prompt = prompt.replace(concept_slot(concepts[name].kind), " ")
