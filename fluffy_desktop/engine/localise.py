@@ -1,6 +1,6 @@
 """Where a target (a concept, or a text) is in a photo: a heat map, a mask and a box.
 
-Each patch's embedding (engine/patches.py, the photo fed at SCALES times the model's input
+Each patch's embedding (engine/patches.py, the photo fed at SCALE times the model's input
 size) is scored against the target and against rival prompts: background stuff
 (resources/words/backgrounds.txt) and the rest of the query's words. A pixel's margin is the
 target's score minus the best rival's, upsampled, then snapped to the photo's own edges by a
@@ -25,10 +25,10 @@ from fluffy_desktop.engine.resources import resource
 
 # Photos are loaded with this longer side for localisation.
 LOCATE_SIDE = 448
-# Input sizes (the photo's shorter side) as multiples of the model's own input size: on the
-# semantic world one pass at 1.25 outlines as well as 1.5, and better than 1.0 or than 1.0 and
-# 1.5 summed, at less cost (README).
-SCALES = (1.25,)
+# The photo's shorter side as a multiple of the model's own input size: on the semantic world
+# one pass at 1.25 outlines as well as 1.5, and better than 1.0 or than 1.0 and 1.5 summed, at
+# less cost (README).
+SCALE = 1.25
 HISTOGRAM_BINS = 64
 # The guided filter's regulariser (for a guide in [0, 1]): lower keeps finer edges.
 EPSILON = 1e-3
@@ -139,10 +139,10 @@ def guided_filter(guide: np.ndarray, values: np.ndarray, radius: int) -> np.ndar
 
 
 def refined(margin: np.ndarray, image: Image.Image, radius: int) -> np.ndarray:
-    """The margins (scaled to [0, 1]) snapped to the photo's own edges."""
+    """The margins snapped to the photo's own edges (the filter is linear in them: their scale
+    does not matter)."""
     guide = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
-    low, high = float(margin.min()), float(margin.max())
-    return guided_filter(guide, (margin - low) / max(high - low, 1e-12), radius)
+    return guided_filter(guide, margin, radius)
 
 
 def margins(
@@ -152,17 +152,14 @@ def margins(
     rivals: np.ndarray,
     others: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per pixel of image (height × width), summed over SCALES: the target's patch score
-    minus the best rival's, and minus the best of the other targets' (+inf without any)."""
-    margin = np.zeros(image.size[::-1], dtype=np.float32)
-    lead = np.zeros_like(margin) if len(others) else np.full_like(margin, np.inf)
-    for scale in SCALES:
-        patches = patch_embeddings(clip, image, round(scale * clip.image_size))
-        score = patches @ target
-        margin += _upsampled(score - (patches @ rivals.T).max(axis=-1), image.size)
-        if len(others):
-            lead += _upsampled(score - (patches @ others.T).max(axis=-1), image.size)
-    return margin, lead
+    """Per pixel of image (height × width): the target's patch score minus the best rival's,
+    and minus the best of the other targets' (+inf without any)."""
+    patches = patch_embeddings(clip, image, round(SCALE * clip.image_size))
+    score = patches @ target
+    margin = _upsampled(score - (patches @ rivals.T).max(axis=-1), image.size)
+    if not len(others):
+        return margin, np.full_like(margin, np.inf)
+    return margin, _upsampled(score - (patches @ others.T).max(axis=-1), image.size)
 
 
 def _crop(image: Image.Image, mask: np.ndarray) -> Image.Image | None:
@@ -206,7 +203,7 @@ def locate(
     target and the score it must reach (None: beat the rivals); the target is found when the
     photo or the crop around its mask reaches it, else the mask is empty."""
     image = image.convert("RGB")
-    patch = min(image.size) / (SCALES[0] * clip.image_size / patch_side(clip.model.visual))
+    patch = min(image.size) / (SCALE * clip.image_size / patch_side(clip.model.visual))
     margin, lead = margins(clip, image, target[1], *rivals)
     margin = refined(margin, image, max(1, round(patch)))
     low, high = float(margin.min()), float(margin.max())
