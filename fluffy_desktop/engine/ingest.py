@@ -12,9 +12,8 @@ import os
 import stat
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from fluffy_desktop.engine.clip import ClipModel
 from fluffy_desktop.engine.errors import Cancelled
 from fluffy_desktop.engine.images import DecodeFailure, decode_photo, is_image_name
 from fluffy_desktop.engine.regions_pass import add_regions
-from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
+from fluffy_desktop.engine.tasks import Progress, ahead, check_cancel, no_progress
 from fluffy_desktop.engine.vectors import VectorIndex
 
 # Never photo folders: NAS thumbnails, recycle bins, file-system and OS bookkeeping.
@@ -347,23 +346,6 @@ def _prepare(job: _Job, min_side: int, to_tensor: Callable) -> _Job:
     return job
 
 
-def _ahead(
-    pool: ThreadPoolExecutor, work: Callable[[_Job], _Job], jobs: Sequence[_Job], window: int
-) -> Generator[_Job, None, None]:
-    """Results of work(job) in order, with up to `window` jobs in flight ahead."""
-    pending: deque[Future] = deque()
-    try:
-        for job in jobs:
-            pending.append(pool.submit(work, job))
-            if len(pending) >= window:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        for future in pending:
-            future.cancel()
-
-
 @dataclass
 class _Pipeline:
     """Embeds prepared jobs in batches and commits them in chunks."""
@@ -381,7 +363,7 @@ class _Pipeline:
         self.progress("Indexing photos", 0, total)
         unsaved: list[_Job] = []
         batch: list[_Job] = []
-        stream = _ahead(pool, self._prepare, jobs, 2 * batch_size + (os.cpu_count() or 2))
+        stream = ahead(pool, self._prepare, jobs, 2 * batch_size + (os.cpu_count() or 2))
         try:
             with closing(stream):
                 for job in stream:

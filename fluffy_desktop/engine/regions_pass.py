@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from fluffy_desktop.engine.catalog import Catalog
 from fluffy_desktop.engine.clip import ClipModel
 from fluffy_desktop.engine.images import DecodeFailure, decode_photo
 from fluffy_desktop.engine.regions import decode_side, region_crops
-from fluffy_desktop.engine.tasks import Progress, check_cancel
+from fluffy_desktop.engine.tasks import Progress, ahead, check_cancel
 
 BATCH = 8  # photos per model call (REGIONS images each)
 AHEAD = 3  # batches decoded ahead of the model
@@ -40,8 +41,10 @@ def _crops(clip: ClipModel, path: Path) -> torch.Tensor | None:
     return torch.stack([clip.image_tensor(crop) for crop in crops])
 
 
-def _load(clip: ClipModel, batch: list[tuple[int, Path]]) -> list[torch.Tensor | None]:
-    return [_crops(clip, path) for _, path in batch]
+def _load(
+    clip: ClipModel, batch: list[tuple[int, Path]]
+) -> tuple[list[tuple[int, Path]], list[torch.Tensor | None]]:
+    return batch, [_crops(clip, path) for _, path in batch]
 
 
 def _batches(catalog: Catalog) -> Iterator[list[tuple[int, Path]]]:
@@ -60,23 +63,14 @@ def add_regions(
     """Embed the regions of every indexed photo without them: (how many, seconds)."""
     started = time.monotonic()
     total, done = catalog.count_without_regions(), 0
-    batches = _batches(catalog)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        loading: deque[tuple[list, Future]] = deque()
-        try:
-            while True:
-                while len(loading) < AHEAD and (batch := next(batches, None)):
-                    loading.append((batch, pool.submit(_load, clip, batch)))
-                if not loading:
-                    break
+        loaded = ahead(pool, partial(_load, clip), _batches(catalog), AHEAD)
+        with closing(loaded):
+            for batch, tensors in loaded:
                 progress(STAGE, done, total)
                 check_cancel(cancel)
-                batch, future = loading.popleft()
-                _store(catalog, clip, batch, future.result())
+                _store(catalog, clip, batch, tensors)
                 done += len(batch)
-        finally:
-            for _, future in loading:
-                future.cancel()
     progress(STAGE, total, total)
     return done, time.monotonic() - started
 
