@@ -44,7 +44,7 @@ from fluffy_desktop.engine.model_state import (
 )
 from fluffy_desktop.engine.query import ParsedQuery, parse_query, query_vector
 from fluffy_desktop.engine.regions import RERANK, with_regions
-from fluffy_desktop.engine.resources import resource
+from fluffy_desktop.engine.resources import word_list
 from fluffy_desktop.engine.sidecars import ExportReport, copy_photos, export_keywords
 from fluffy_desktop.engine.tagging import SCAN, Member, album_members, calibrate, review_candidates
 from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
@@ -402,8 +402,7 @@ class Album:
 
     @staticmethod
     def _kind_words() -> list[str]:
-        lines = resource("words/kinds.txt").read_text().splitlines()
-        return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+        return word_list("words/kinds.txt")
 
     def _fixed_texts(self, clip: ClipModel, prompts: Sequence[str]) -> np.ndarray:
         """Vectors of a shipped prompt list (kinds, backgrounds), encoded once per model."""

@@ -21,7 +21,7 @@ from PIL import Image
 
 from fluffy_desktop.engine.clip import ClipModel
 from fluffy_desktop.engine.patches import patch_embeddings, patch_side
-from fluffy_desktop.engine.resources import resource
+from fluffy_desktop.engine.resources import word_list
 
 # Photos are loaded with this longer side for localisation.
 LOCATE_SIDE = 448
@@ -92,8 +92,7 @@ def combined(locations: list[Location]) -> Location:
 
 
 def background_words() -> list[str]:
-    lines = resource("words/backgrounds.txt").read_text().splitlines()
-    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+    return word_list("words/backgrounds.txt")
 
 
 def background_prompts() -> list[str]:

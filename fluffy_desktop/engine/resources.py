@@ -23,3 +23,9 @@ def resources_dir() -> Path:
 
 def resource(relative: str) -> Path:
     return resources_dir() / relative
+
+
+def word_list(relative: str) -> list[str]:
+    """The lines of a shipped word list, stripped, without blank lines and # comments."""
+    lines = resource(relative).read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from fluffy_desktop.engine.resources import resource
+from fluffy_desktop.engine.resources import word_list
 
 COMMON_TOKEN_IDS = 10_000
 
@@ -30,9 +30,8 @@ def shipped_words() -> frozenset[str]:
     """Every name in the shipped word lists (kinds, and both columns of objects), casefolded."""
     words: set[str] = set()
     for file in ("words/kinds.txt", "words/objects.tsv"):
-        for line in resource(file).read_text(encoding="utf-8").splitlines():
-            if line.strip() and not line.startswith("#"):
-                words.update(_key(part) for part in line.split("\t") if part.strip())
+        for line in word_list(file):
+            words.update(_key(part) for part in line.split("\t") if part.strip())
     return frozenset(words)
 
 

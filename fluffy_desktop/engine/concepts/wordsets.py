@@ -20,7 +20,7 @@ from fluffy_desktop.engine.clip import PLACEHOLDER, ClipModel
 from fluffy_desktop.engine.concepts.prompts import CAPTION_TEMPLATES, concept_slot, fill
 from fluffy_desktop.engine.errors import FluffyError
 from fluffy_desktop.engine.images import DecodedPhoto, decode_photo, is_image_name
-from fluffy_desktop.engine.resources import resource
+from fluffy_desktop.engine.resources import word_list
 from fluffy_desktop.engine.tasks import Progress, check_cancel
 
 ENCODE_BATCH = 32
@@ -57,10 +57,9 @@ class SetSource:
 def word_pairs() -> list[tuple[str, str]]:
     """(fine, coarse) pairs from the shipped word list."""
     pairs = []
-    for line in resource("words/objects.tsv").read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.startswith("#"):
-            fine, coarse = line.split("\t")
-            pairs.append((fine.strip(), coarse.strip()))
+    for line in word_list("words/objects.tsv"):
+        fine, coarse = line.split("\t")
+        pairs.append((fine.strip(), coarse.strip()))
     return pairs
 
 
