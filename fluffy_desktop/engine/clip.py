@@ -99,6 +99,11 @@ def _preprocess_overrides(arch: str, tag: str | None) -> dict:
     return {arg: cfg[key] for key, arg in keys.items() if cfg and key in cfg}
 
 
+def _side(size: Any) -> int:
+    """A square's side, given as a number or as (height, width)."""
+    return int(size[0] if isinstance(size, tuple | list) else size)
+
+
 def _fingerprint(model: Any, arch: str) -> str:
     """A short identity of the weights, the same however they were loaded."""
     digest = hashlib.blake2b(digest_size=8)
@@ -143,8 +148,12 @@ class ClipModel:
     # --- shapes ---------------------------------------------------------------------------
     @property
     def image_size(self) -> int:
-        size = self.model.visual.image_size
-        return int(size[0] if isinstance(size, tuple | list) else size)
+        return _side(self.model.visual.image_size)
+
+    @property
+    def patch_side(self) -> int:
+        """Pixels along a side of one of the vision tower's patches."""
+        return _side(self.model.visual.patch_size)
 
     @property
     def dim(self) -> int:

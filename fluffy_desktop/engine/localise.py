@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image
 
 from fluffy_desktop.engine.clip import ClipModel
-from fluffy_desktop.engine.patches import patch_embeddings, patch_side
+from fluffy_desktop.engine.patches import patch_embeddings
 from fluffy_desktop.engine.resources import word_list
 
 # Photos are loaded with this longer side for localisation.
@@ -202,7 +202,7 @@ def locate(
     target and the score it must reach (None: beat the rivals); the target is found when the
     photo or the crop around its mask reaches it, else the mask is empty."""
     image = image.convert("RGB")
-    patch = min(image.size) / (SCALE * clip.image_size / patch_side(clip.model.visual))
+    patch = min(image.size) / (SCALE * clip.image_size / clip.patch_side)
     margin, lead = margins(clip, image, target[1], *rivals)
     margin = refined(margin, image, max(1, round(patch)))
     low, high = float(margin.min()), float(margin.max())

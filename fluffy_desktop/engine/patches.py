@@ -28,11 +28,6 @@ from fluffy_desktop.engine.clip import ClipModel
 from fluffy_desktop.engine.errors import ModelUnavailable
 
 
-def patch_side(visual: Any) -> int:
-    size = visual.patch_size
-    return int(size[0] if isinstance(size, tuple | list) else size)
-
-
 def _normalise_stats(clip: ClipModel) -> tuple[torch.Tensor, torch.Tensor]:
     """The mean and std the model's own preprocessing normalises pixels with."""
     for step in getattr(clip.preprocess, "transforms", []):
@@ -44,7 +39,7 @@ def _normalise_stats(clip: ClipModel) -> tuple[torch.Tensor, torch.Tensor]:
 def _pixels(clip: ClipModel, image: Image.Image, short: int) -> tuple[torch.Tensor, int, int]:
     """The photo resized so its shorter side is about `short` (whole patches), normalised;
     with the patch grid's rows and columns."""
-    patch = patch_side(clip.model.visual)
+    patch = clip.patch_side
     width, height = image.size
     scale = short / min(width, height)
     cols = max(1, round(width * scale / patch))
