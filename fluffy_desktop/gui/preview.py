@@ -182,6 +182,8 @@ class PreviewDialog(QDialog):
         self.next_button.setToolTip("Next photo (Right arrow)")
         self.next_button.clicked.connect(lambda: self.step(1))
         self.caption = QLabel(self)
+        # the file line gives way (clipped) so that the bar fits a small screen
+        self.caption.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.targets = targets
         self.target_box = QComboBox(self)
         self.target_box.addItems([target.label for target in targets])

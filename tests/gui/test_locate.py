@@ -10,6 +10,7 @@ from tests.gui.conftest import WAIT_MS
 from tests.world_search import CAT
 
 DOG = 1  # the world's dog, learned in a test as "Rexo"
+SMALL_SCREEN_ROOM = 720  # what the preview may take of an 800 × 600 screen (9/10)
 
 
 def _pixels(image: QImage) -> np.ndarray:
@@ -70,6 +71,7 @@ def test_two_concepts_get_two_colours_and_an_absent_one_says_so(qtbot, world_hom
     assert "Rexo: not in this photo" in preview.found_label.text()
     assert _outlined(preview.view.overlay, COLOURS[0]) > 50
     assert _outlined(preview.view.overlay, COLOURS[1]) == 0
+    assert preview.minimumSizeHint().width() <= SMALL_SCREEN_ROOM  # the bar still fits
 
 
 def test_each_mask_is_outlined_in_its_own_colour_over_a_shade():
