@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -107,3 +109,85 @@ def test_the_app_knows_whether_the_model_needs_a_download(tmp_path, tiny_model_f
         spec = ModelSpec(str(config), None, path, "cpu")
         with Album(tmp_path / "home", spec) as album:
             assert album.model_on_disk() is expected
+
+
+def _usual_build(tiny_spec):
+    """The tiny model built the usual way: random init, then the file's weights copied in."""
+    import open_clip
+    from safetensors.torch import load_file
+
+    model = open_clip.create_model(Path(tiny_spec.arch).stem, pretrained=None)
+    model.load_state_dict(load_file(str(tiny_spec.weights)))
+    return model.eval()
+
+
+def _mapped_from(path: Path, tensor: torch.Tensor) -> bool:
+    """Whether tensor's memory lies in a mapping of the file at path (Linux's /proc)."""
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        span, *_, name = line.split(maxsplit=5)
+        start, end = (int(x, 16) for x in span.split("-"))
+        if name == str(path.resolve()) and start <= tensor.data_ptr() < end:
+            return True
+    return False
+
+
+def test_loading_wears_the_files_weights_and_encodes_like_the_usual_build(tiny_spec, tmp_path):
+    """The weights are the file's own memory-mapped tensors, not copies of them."""
+    clip = ClipModel.load(tiny_spec, tmp_path)
+    usual = _usual_build(tiny_spec)
+    if Path("/proc/self/maps").exists():
+        assert _mapped_from(tiny_spec.weights, clip.model.token_embedding.weight)
+        assert _mapped_from(tiny_spec.weights, clip.model.visual.conv1.weight)
+    assert not any(t.is_meta for t in [*clip.model.parameters(), *clip.model.buffers()])
+    torch.testing.assert_close(clip.model.attn_mask, usual.attn_mask)
+    tokens = clip.tokenize(["a cat asleep on the sofa", "a red backpack"])
+    pixels = torch.rand(2, 3, clip.image_size, clip.image_size)
+    with torch.no_grad():
+        torch.testing.assert_close(clip.model.encode_text(tokens), usual.encode_text(tokens))
+        torch.testing.assert_close(clip.model.encode_image(pixels), usual.encode_image(pixels))
+
+
+def test_half_precision_weights_load_as_the_architectures_float32(tiny_spec, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    half = tmp_path / "half.safetensors"
+    save_file({k: v.half() for k, v in load_file(str(tiny_spec.weights)).items()}, str(half))
+    clip = ClipModel.load(ModelSpec(tiny_spec.arch, None, half, "cpu"), tmp_path)
+    assert {p.dtype for p in clip.model.parameters()} == {torch.float32}
+    assert clip.encode_texts(["a cat"]).dtype == np.float32
+
+
+def test_weights_of_the_wrong_shape_are_refused(tiny_spec, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(tiny_spec.weights))
+    state["text_projection"] = torch.zeros(3, 3)
+    wrong = tmp_path / "wrong-shape.safetensors"
+    save_file(state, str(wrong))
+    with pytest.raises(ModelUnavailable, match="does not fit"):
+        ClipModel.load(ModelSpec(tiny_spec.arch, None, wrong, "cpu"), tmp_path)
+
+
+def test_an_architecture_with_other_unsaved_buffers_is_built_the_usual_way(
+    tiny_spec, tmp_path, monkeypatch
+):
+    """Only the causal mask can be rebuilt after a meta build; any other buffer that the file
+    does not hold must come from a real build, never stay empty."""
+    from fluffy_desktop.engine import clip as clip_module
+
+    real_create = clip_module._create
+
+    def create_with_extra_buffer(arch, overrides, device):
+        model, preprocess = real_create(arch, overrides, device)
+        scale = torch.full((1,), 2.0, device=device)
+        model.visual.register_buffer("scale", scale, persistent=False)
+        return model, preprocess
+
+    monkeypatch.setattr(clip_module, "_create", create_with_extra_buffer)
+    clip = ClipModel.load(tiny_spec, tmp_path)
+    assert clip.model.visual.scale.item() == 2.0
+    tokens = clip.tokenize(["a cat"])
+    with torch.no_grad():
+        torch.testing.assert_close(
+            clip.model.encode_text(tokens), _usual_build(tiny_spec).encode_text(tokens)
+        )

@@ -63,16 +63,45 @@ def _build(
     else:
         raise ModelUnavailable("no model weights: pass --weights FILE or --pretrained TAG")
     state = read_state_dict(source)
-    with _quiet_random_init():
-        model, _, preprocess = open_clip.create_model_and_transforms(
-            arch, pretrained=None, **_preprocess_overrides(arch, spec.pretrained)
-        )
+    overrides = _preprocess_overrides(arch, spec.pretrained)
     try:
-        model.load_state_dict(state, strict=True)
+        model, preprocess = _adopt(arch, overrides, state)
     except RuntimeError as exc:
         message = f"weights file {source} does not fit the {arch} architecture"
         raise ModelUnavailable(message) from exc
     return model, preprocess, arch
+
+
+def _adopt(arch: str, overrides: dict, state: dict[str, torch.Tensor]) -> tuple[Any, Callable]:
+    """The architecture wearing `state`'s own tensors as its weights.
+
+    It is built on the meta device, so nothing is initialised at random or copied: a
+    safetensors file's tensors are memory-mapped, and only the pages a computation touches
+    are read (search touches the text tower alone). The causal mask, which is not in the
+    file, is rebuilt; an architecture with any other such buffer is built and loaded the
+    usual way.
+    """
+    model, preprocess = _create(arch, overrides, "meta")
+    expected = model.state_dict()
+    if state.keys() == expected.keys():
+        state = {key: value.to(expected[key].dtype) for key, value in state.items()}
+    model.load_state_dict(state, strict=True, assign=True)
+    if getattr(model, "attn_mask", None) is not None and model.attn_mask.is_meta:
+        side = model.attn_mask.shape[0]
+        model.attn_mask = torch.full((side, side), float("-inf")).triu_(1)
+    if any(tensor.is_meta for tensor in model.buffers()):
+        model, preprocess = _create(arch, overrides, "cpu")
+        model.load_state_dict(state, strict=True)
+    return model, preprocess
+
+
+def _create(arch: str, overrides: dict, device: str) -> tuple[Any, Callable]:
+    """open_clip's model and image preprocessing for arch, without weights of note."""
+    with _quiet_random_init(), torch.device(device):
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            arch, pretrained=None, device=device, **overrides
+        )
+    return model, preprocess
 
 
 class _RandomInitNotice(logging.Filter):
