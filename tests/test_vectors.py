@@ -271,3 +271,66 @@ def test_the_index_file_is_hashed_in_blocks(tmp_path):
         tracemalloc.stop()
     assert peak < 4 << 20  # a block or two of 1 MiB
     assert digest == hashlib.blake2b(big.read_bytes(), digest_size=16).hexdigest()
+
+
+def _count_hashes(monkeypatch) -> list[Path]:
+    """The files hashed from now on (the real hash still runs)."""
+    from fluffy_desktop.engine import vectors
+
+    hashed: list[Path] = []
+
+    def counting(path: Path) -> str:
+        hashed.append(path)
+        return _file_hash(path)
+
+    monkeypatch.setattr(vectors, "_file_hash", counting)
+    return hashed
+
+
+def test_a_saved_index_opens_without_being_hashed_again(tmp_path, catalog, monkeypatch):
+    """Hashing index.bin costs seconds at a million photos: its unchanged stamp is enough."""
+    fill(catalog, unit(40))
+    open_index(tmp_path, catalog)
+    hashed = _count_hashes(monkeypatch)
+    never_rebuild(monkeypatch)
+    assert len(open_index(tmp_path, catalog)) == 40
+    assert hashed == []
+
+
+def test_a_copied_index_is_hashed_once_then_trusted(tmp_path, catalog, monkeypatch):
+    """A restore or a copy to another disk gives the file a new stamp: one hash, then none."""
+    import shutil
+
+    fill(catalog, unit(40))
+    open_index(tmp_path, catalog)
+    bin_path = tmp_path / "index" / "index.bin"
+    shutil.copy2(bin_path, tmp_path / "copy.bin")
+    shutil.move(tmp_path / "copy.bin", bin_path)
+    hashed = _count_hashes(monkeypatch)
+    never_rebuild(monkeypatch)
+    assert len(open_index(tmp_path, catalog)) == 40
+    assert len(open_index(tmp_path, catalog)) == 40
+    assert hashed == [bin_path]
+
+
+def test_an_index_rewritten_in_place_with_its_old_times_is_still_caught(tmp_path, catalog):
+    """Same inode, size and modification time, other vectors: the status-change time differs."""
+    import os
+
+    import hnswlib
+
+    ids = fill(catalog, unit(40))
+    open_index(tmp_path, catalog)
+    bin_path = tmp_path / "index" / "index.bin"
+    before = bin_path.stat()
+    other = hnswlib.Index(space="cosine", dim=DIM)
+    other.load_index(str(bin_path))
+    other.add_items(unit(40, seed=9), ids)
+    other.save_index(str(tmp_path / "other.bin"))
+    with open(bin_path, "r+b") as handle:
+        handle.write((tmp_path / "other.bin").read_bytes())
+    assert bin_path.stat().st_size == before.st_size
+    os.utime(bin_path, ns=(before.st_atime_ns, before.st_mtime_ns))
+    index = open_index(tmp_path, catalog)
+    vectors = catalog.vectors_for(ids)
+    assert all(index.search(v, 1)[0][0] == i for i, v in zip(ids, vectors, strict=True))

@@ -2,9 +2,14 @@
 
 Files: `index.bin` (hnswlib) and `index.json` (dimension, space, model, the catalog it was
 built from, the last catalog vector sequence it holds, deleted labels, size and hash of
-index.bin). On open, any mismatch rebuilds the index from the catalog; an index that is merely
-behind (a kill before the last save) is brought up to date from the vectors written since,
-and one that is mostly deleted items is rebuilt compact.
+index.bin, and its stamp). On open, any mismatch rebuilds the index from the catalog; an index
+that is merely behind (a kill before the last save) is brought up to date from the vectors
+written since, and one that is mostly deleted items is rebuilt compact.
+
+Hashing index.bin takes seconds at a million photos (2.3 GB), so it is skipped while the file
+still has the stamp recorded when it was saved: the same inode, size, and modification and
+status-change times, which any write to the file or replacement of it changes. A file whose
+stamp differs (a restore from backup, a copy to another disk) is hashed once and re-stamped.
 """
 
 from __future__ import annotations
@@ -51,6 +56,12 @@ def _among(ids: np.ndarray, sorted_ids: np.ndarray) -> np.ndarray:
     at = np.minimum(np.searchsorted(sorted_ids, ids), len(sorted_ids) - 1)
     found: np.ndarray = sorted_ids[at] == ids
     return found
+
+
+def _stamp(path: Path) -> list[int]:
+    """What a write to the file, or its replacement, changes: inode, size, mtime, ctime (ns)."""
+    stat = path.stat()
+    return [stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
 
 
 def _file_hash(path: Path) -> str:
@@ -124,7 +135,10 @@ class VectorIndex:
             expected |= {"model": identity.model, "catalog": identity.catalog}
             if any(meta.get(key) != value for key, value in expected.items()):
                 return None
-            if bin_path.stat().st_size != meta["bytes"] or _file_hash(bin_path) != meta["hash"]:
+            stamped = meta.get("stamp") == _stamp(bin_path)
+            if not stamped and (
+                bin_path.stat().st_size != meta["bytes"] or _file_hash(bin_path) != meta["hash"]
+            ):
                 return None
             hnsw = hnswlib.Index(space=SPACE, dim=identity.dim)
             hnsw.load_index(str(bin_path), max_elements=max(MIN_CAPACITY, meta["labels"]))
@@ -135,6 +149,9 @@ class VectorIndex:
             index._seq, index._dirty = int(meta["seq"]), False
         except (OSError, ValueError, KeyError, TypeError, RuntimeError):
             return None
+        if not stamped:
+            with contextlib.suppress(HomeUnwritable):
+                index._write_meta(meta["bytes"], meta["hash"])
         return index
 
     def _catch_up(self, catalog: Catalog) -> bool:
@@ -206,6 +223,12 @@ class VectorIndex:
             with atomic_path(self.directory / "index.bin") as tmp:
                 self._index.save_index(str(tmp))
                 size, digest = tmp.stat().st_size, _file_hash(tmp)
+            self._write_meta(size, digest)
+            self._dirty = False
+
+    def _write_meta(self, size: int, digest: str) -> None:
+        """index.json for the index.bin now on disk, with that file's stamp."""
+        with self._lock:
             meta = {
                 "format": FORMAT,
                 "space": SPACE,
@@ -218,9 +241,9 @@ class VectorIndex:
                 "deleted": sorted(self._deleted),
                 "bytes": size,
                 "hash": digest,
+                "stamp": _stamp(self.directory / "index.bin"),
             }
             atomic_write_bytes(self.directory / "index.json", json.dumps(meta).encode())
-            self._dirty = False
 
     # --- reading --------------------------------------------------------------------------
     @property
