@@ -482,6 +482,10 @@ class Catalog:
             rows = self._db.execute("SELECT id FROM vectors")
             return np.fromiter((row[0] for row in rows), dtype=np.int64)
 
+    def vector_count(self) -> int:
+        """How many photos have a vector (counted on the seq index: ms at a million)."""
+        return int(self._query("SELECT COUNT(*) FROM vectors", ())[0][0])
+
     def vector_seq(self) -> int:
         """A counter that grows with every chunk of vectors written, never reset."""
         return int(self.get_meta("vector_seq") or 0)

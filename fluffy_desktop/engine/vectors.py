@@ -163,6 +163,9 @@ class VectorIndex:
         seq = catalog.vector_seq()
         if self._seq > seq:
             return False
+        if self._seq == seq and len(self) == catalog.vector_count():
+            # nothing written since: the catalog can only have lost vectors, and lost none
+            return True
         if self._seq < seq:
             self.add(*catalog.vectors_after(self._seq))
             self._seq, self._dirty = seq, True
