@@ -178,7 +178,8 @@ def test_index_behind_the_catalog_catches_up(tmp_path, catalog, monkeypatch):
 
 @pytest.mark.reliability
 @pytest.mark.parametrize(
-    "damage", ["truncate", "corrupt", "missing-json", "json-without-seq", "other-model"]
+    "damage",
+    ["truncate", "corrupt", "missing-json", "json-without-seq", "other-model", "bad-graph"],
 )
 def test_damaged_or_foreign_index_is_rebuilt_from_the_catalog(tmp_path, catalog, damage):
     ids = fill(catalog, unit(40))
@@ -194,6 +195,9 @@ def test_damaged_or_foreign_index_is_rebuilt_from_the_catalog(tmp_path, catalog,
     elif damage == "json-without-seq":
         meta = json.loads(json_path.read_text())
         json_path.write_text(json.dumps({k: v for k, v in meta.items() if k != "seq"}))
+    elif damage == "bad-graph":
+        meta = json.loads(json_path.read_text())
+        json_path.write_text(json.dumps(meta | {"graph": {"shape": [DIM, 8], "basis": "AAAA"}}))
     else:
         meta = json.loads(json_path.read_text())
         json_path.write_text(json.dumps(meta | {"model": "another:2"}))
@@ -352,3 +356,80 @@ def test_an_index_rewritten_in_place_with_its_old_times_is_still_caught(tmp_path
     index = open_index(tmp_path, catalog)
     vectors = catalog.vectors_for(ids)
     assert all(index.search(v, 1)[0][0] == i for i, v in zip(ids, vectors, strict=True))
+
+
+def anisotropic(n: int, seed: int = 0) -> np.ndarray:
+    """Unit vectors that vary mostly along a few directions, as photo embeddings do."""
+    rng = np.random.default_rng(seed)
+    scales = 1.0 / np.arange(1, DIM + 1)
+    v = (rng.standard_normal((n, DIM)) * scales).astype(np.float32) + 0.3
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def narrow_graph(monkeypatch):
+    """Indexes of 300 photos or more keep 8 of the 16 coordinates in their graph."""
+    from fluffy_desktop.engine import vectors
+
+    monkeypatch.setattr(vectors, "GRAPH_DIM", 8)
+    monkeypatch.setattr(vectors, "PACK_AT", 300)
+
+
+def exact_top(catalog: Catalog, query: np.ndarray, k: int) -> list[int]:
+    ids, vectors = catalog.all_vectors()
+    return [int(i) for i in ids[np.argsort(-(vectors @ query))[:k]]]
+
+
+def test_a_large_index_keeps_projected_vectors_and_ranks_by_exact_cosine(
+    tmp_path, catalog, narrow_graph, monkeypatch
+):
+    ids = fill(catalog, anisotropic(600))
+    index = open_index(tmp_path, catalog)
+    index.exact_limit = 0
+    meta = json.loads((tmp_path / "index" / "index.json").read_text())
+    assert meta["graph"]["shape"] == [DIM, 8]
+    queries = anisotropic(40, seed=1)
+    found = [index.search(q, 10) for q in queries]
+    recall = np.mean(
+        [
+            len({i for i, _ in hits} & set(exact_top(catalog, q, 10))) / 10
+            for hits, q in zip(found, queries, strict=True)
+        ]
+    )
+    assert recall >= 0.95
+    vectors = dict(zip(ids, catalog.vectors_for(ids), strict=True))
+    for hits, q in zip(found, queries, strict=True):
+        assert [s for _, s in hits] == sorted((s for _, s in hits), reverse=True)
+        for photo_id, score in hits:
+            assert score == pytest.approx(float(vectors[photo_id] @ q), abs=1e-5)
+    never_rebuild(monkeypatch)
+    again = open_index(tmp_path, catalog)
+    again.exact_limit = 0
+    assert [again.search(q, 10) for q in queries] == found
+
+
+def test_an_index_growing_past_the_pack_point_is_narrowed_once(tmp_path, catalog, narrow_graph):
+    first = fill(catalog, anisotropic(250))
+    index = open_index(tmp_path, catalog)
+    index.exact_limit = 0
+    index.remove(first[:10])
+    catalog.delete(first[:10])
+    more = anisotropic(100, seed=2)
+    more_ids = fill(catalog, more, start=250)
+    index.add(more_ids, more)
+    index.save()
+    assert json.loads((tmp_path / "index" / "index.json").read_text())["graph"] is not None
+    assert len(index) == 340 and set(index.ids().tolist()) == set(first[10:] + more_ids)
+    vectors = catalog.vectors_for(more_ids)
+    assert all(index.search(v, 1)[0][0] == i for i, v in zip(more_ids, vectors, strict=True))
+
+
+def test_a_narrow_graph_never_returns_photos_the_catalog_lost(tmp_path, catalog, narrow_graph):
+    ids = fill(catalog, anisotropic(400))
+    index = open_index(tmp_path, catalog)
+    index.exact_limit = 0
+    gone = set(ids[::2])
+    catalog.delete(sorted(gone))
+    for q in anisotropic(20, seed=3):
+        hits = index.search(q, 10)
+        assert hits and not {i for i, _ in hits} & gone

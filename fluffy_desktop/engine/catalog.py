@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -415,14 +415,25 @@ class Catalog:
     def vectors_for(self, ids: Sequence[int]) -> np.ndarray:
         """float32 rows in the order of ids; KeyError for an id without a vector."""
         ids = [int(i) for i in ids]
-        found: dict[int, bytes] = {}
-        for part in _chunks(ids):
-            marks = ",".join("?" * len(part))
-            found.update(self._query(f"SELECT id, data FROM vectors WHERE id IN ({marks})", part))
+        found = self._vector_blobs(ids)
         missing = [i for i in ids if i not in found]
         if missing:
             raise KeyError(f"photos without a vector: {missing[:5]}")
         return self._stack([found[i] for i in ids])
+
+    def vectors_found(self, ids: Iterable[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, float32 rows) of those of ids that have a vector, in the order given."""
+        wanted = [int(i) for i in ids]
+        found = self._vector_blobs(wanted)
+        kept = [i for i in wanted if i in found]
+        return np.asarray(kept, dtype=np.int64), self._stack([found[i] for i in kept])
+
+    def _vector_blobs(self, ids: list[int]) -> dict[int, bytes]:
+        found: dict[int, bytes] = {}
+        for part in _chunks(ids):
+            marks = ",".join("?" * len(part))
+            found.update(self._query(f"SELECT id, data FROM vectors WHERE id IN ({marks})", part))
+        return found
 
     _WITHOUT_REGIONS = (
         "FROM photos JOIN vectors USING (id) LEFT JOIN regions USING (id) WHERE regions.id IS NULL"
