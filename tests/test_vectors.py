@@ -433,3 +433,50 @@ def test_a_narrow_graph_never_returns_photos_the_catalog_lost(tmp_path, catalog,
     for q in anisotropic(20, seed=3):
         hits = index.search(q, 10)
         assert hits and not {i for i, _ in hits} & gone
+
+
+def test_searches_go_on_while_an_index_is_narrowed(tmp_path, catalog, narrow_graph, monkeypatch):
+    """The narrowing rebuild takes seconds at 20,000 photos: it must not hold the lock."""
+    from fluffy_desktop.engine import vectors
+
+    first = fill(catalog, anisotropic(250))
+    index = open_index(tmp_path, catalog)
+    answered: list[list] = []
+    real_narrowed = vectors._narrowed
+
+    def narrowed_while_searching(*args):
+        searcher = threading.Thread(target=lambda: answered.append(index.search(unit(1)[0], 3)))
+        searcher.start()
+        searcher.join(timeout=10)
+        return real_narrowed(*args)
+
+    monkeypatch.setattr(vectors, "_narrowed", narrowed_while_searching)
+    more = anisotropic(100, seed=2)
+    index.add(fill(catalog, more, start=250), more)
+    assert len(answered) == 1 and {i for i, _ in answered[0]} <= set(first)
+    assert index._projection is not None and len(index) == 350
+
+
+def test_a_change_during_the_narrowing_is_not_lost(tmp_path, catalog, narrow_graph, monkeypatch):
+    from fluffy_desktop.engine import vectors
+
+    first = fill(catalog, anisotropic(250))
+    index = open_index(tmp_path, catalog)
+    real_narrowed = vectors._narrowed
+    calls = []
+
+    def narrowed_after_a_removal(*args):
+        if not calls:
+            index.remove(first[:5])  # another thread's change, while the graph is rebuilt
+        calls.append(args)
+        return real_narrowed(*args)
+
+    monkeypatch.setattr(vectors, "_narrowed", narrowed_after_a_removal)
+    more = anisotropic(100, seed=2)
+    more_ids = fill(catalog, more, start=250)
+    index.add(more_ids, more)
+    assert len(calls) == 2  # the first rebuild was stale, and redone
+    assert set(index.ids().tolist()) == set(first[5:] + more_ids)
+    index.exact_limit = 0
+    vectors_ = catalog.vectors_for(first[5:])
+    assert all(index.search(v, 1)[0][0] == i for i, v in zip(first[5:], vectors_, strict=True))

@@ -100,6 +100,17 @@ def _top(
     return [(int(ids[i]), float(scores[i])) for i in top]
 
 
+def _narrowed(
+    ids: np.ndarray, vectors: np.ndarray, incoming: np.ndarray
+) -> tuple[Projection, hnswlib.Index]:
+    """A projection fitted to vectors and incoming, and a graph of the projected vectors."""
+    projection = Projection.fit(np.concatenate([vectors, incoming]), GRAPH_DIM)
+    graph = _graph(projection.out_dim, max(MIN_CAPACITY, (len(ids) + len(incoming)) * 5 // 4))
+    if len(ids):
+        graph.add_items(projection(vectors), ids)
+    return projection, graph
+
+
 def _file_hash(path: Path) -> str:
     digest = hashlib.blake2b(digest_size=16)
     with open(path, "rb") as handle:
@@ -131,6 +142,7 @@ class VectorIndex:
         self._deleted: set[int] = set()
         self._seq = 0
         self._dirty = True
+        self._changes = 0  # counts changes, so that work done outside the lock can tell
         self._matrix: tuple[np.ndarray, np.ndarray] | None = None  # live ids, their vectors
         self.exact_limit = EXACT_LIMIT
 
@@ -240,13 +252,9 @@ class VectorIndex:
         ids, vectors = ids[keep], vectors[keep]
         if vectors.shape[1] != self._identity.dim:
             raise ValueError(f"vectors of dimension {vectors.shape[1]}, index has {self.dim}")
+        if self._projection is None and self.dim > GRAPH_DIM and len(self) + len(ids) >= PACK_AT:
+            self._pack(vectors)
         with self._lock:
-            if (
-                self._projection is None
-                and self.dim > GRAPH_DIM
-                and len(self) + len(ids) >= PACK_AT
-            ):
-                self._pack(vectors)
             fresh = np.unique(ids[~_among(ids, self._labels)])
             needed = self._index.element_count + len(fresh)
             if needed > self._index.get_max_elements():
@@ -256,24 +264,43 @@ class VectorIndex:
             self._deleted.difference_update(ids.tolist())
             if seq is not None:
                 self._seq = max(self._seq, seq)
-            self._dirty, self._matrix = True, None
+            self._changed()
+
+    def _changed(self) -> None:
+        self._changes += 1
+        self._dirty, self._matrix = True, None
 
     def _graph_vectors(self, vectors: np.ndarray) -> np.ndarray:
         return vectors if self._projection is None else self._projection(vectors)
 
     def _pack(self, incoming: np.ndarray) -> None:
         """Rebuild the graph on projected vectors (deleted items dropped), its basis fitted to
-        the live vectors and the incoming ones."""
-        ids = self.ids()
-        vectors = np.asarray(self._index.get_items(ids), dtype=np.float32).reshape(
-            len(ids), self.dim
-        )
-        self._projection = Projection.fit(np.concatenate([vectors, incoming]), GRAPH_DIM)
-        capacity = max(MIN_CAPACITY, (len(ids) + len(incoming)) * 5 // 4)
-        self._index = _graph(self._projection.out_dim, capacity)
-        if len(ids):
-            self._index.add_items(self._projection(vectors), ids)
-        self._labels, self._deleted = ids, set()
+        the live vectors and the incoming ones.
+
+        The rebuild (seconds at PACK_AT photos) runs outside the lock, so searches go on with
+        the old graph meanwhile; if the index changed in the meantime, it is redone under
+        the lock.
+        """
+        with self._lock:
+            if self._projection is not None:
+                return
+            changes, ids = self._changes, self.ids()
+            vectors = self._full_width(ids)
+        projection, graph = _narrowed(ids, vectors, incoming)
+        with self._lock:
+            if self._projection is not None:
+                return
+            if self._changes != changes:
+                ids = self.ids()
+                projection, graph = _narrowed(ids, self._full_width(ids), incoming)
+            self._projection, self._index = projection, graph
+            self._labels, self._deleted = ids, set()
+            self._changed()
+
+    def _full_width(self, ids: np.ndarray) -> np.ndarray:
+        """The vectors of a graph that holds them whole."""
+        vectors = np.asarray(self._index.get_items(ids), dtype=np.float32)
+        return vectors.reshape(len(ids), self.dim)
 
     def remove(self, ids: Iterable[int]) -> None:
         """Forget these photos (ids not in the index are ignored)."""
@@ -283,7 +310,7 @@ class VectorIndex:
                 if photo_id not in self._deleted:
                     self._index.mark_deleted(photo_id)
                     self._deleted.add(photo_id)
-                    self._dirty, self._matrix = True, None
+                    self._changed()
 
     def clear(self) -> None:
         """Drop everything (the model changed)."""
@@ -375,7 +402,7 @@ class VectorIndex:
         """These photos' full vectors (those the catalog still has), and their ids."""
         if self._projection is not None:
             return self._catalog.vectors_found(ids)
-        return ids, np.asarray(self._index.get_items(ids), dtype=np.float32)
+        return ids, self._full_width(ids)
 
     def _exact(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Exhaustive search; the matrix is kept (until the next change) for small indexes."""
