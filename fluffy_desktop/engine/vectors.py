@@ -389,17 +389,13 @@ class VectorIndex:
                 return self._exact(query, k)
             finally:
                 self._index.set_ef(EF_SEARCH)
-        if self._projection is not None:
-            return self._ranked(labels[0], query, k)
+        if self._projection is not None:  # candidates, ranked by their exact cosines
+            return _top(*self._full_vectors(labels[0]), query, k)
         return [(int(i), 1.0 - float(d)) for i, d in zip(labels[0], distances[0], strict=True)]
 
-    def _ranked(self, candidates: np.ndarray, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """The k candidates of highest exact cosine (their full vectors from the catalog)."""
-        ids, vectors = self._catalog.vectors_found(candidates)
-        return _top(ids, vectors, query, k)
-
     def _full_vectors(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """These photos' full vectors (those the catalog still has), and their ids."""
+        """(ids, full vectors) of these photos; a projected graph's come from the catalog,
+        which leaves out photos it no longer has."""
         if self._projection is not None:
             return self._catalog.vectors_found(ids)
         return ids, self._full_width(ids)
