@@ -24,6 +24,11 @@ def format_world(doc: dict) -> str:
             f"  {label}: MRR {whole['mrr']:.2f} → {regions['mrr']:.2f}, R@10 {whole['r10']:.2f} "
             f"→ {regions['r10']:.2f} (whole photos → with regions)"
         )
+    seen = doc["zero_shot"]
+    lines.append(
+        f"  the model alone, zero-shot on {seen['photos']} one-thing photos: kind "
+        f"{seen['kind']:.2f} (chance 12.5), colour {seen['colour']:.2f} (chance 9.09)"
+    )
     tagging = doc["tagging"]
     for stage in ("learned", "reviewed"):
         values = tagging[stage]

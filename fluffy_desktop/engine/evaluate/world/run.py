@@ -12,7 +12,8 @@ sum), `palavra_init` (the first guess: f_θ's, or the kind word) and `palavra` (
 does). Also: identity precision@6 of "⟨Name⟩" alone (the individual is in 6 gallery photos),
 `locate`'s masks against the true ones (world/locating.py), search with regions on a set of
 small things (world/small.py), and each concept's album against the truth before and after
-review (world/tagging.py).
+review (world/tagging.py), and what the model itself can see: zero-shot kind and colour
+(world/zero_shot.py).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from fluffy_desktop.engine.evaluate.world.model import shipped_model
 from fluffy_desktop.engine.evaluate.world.places import PLACE_PHRASES, PLACES
 from fluffy_desktop.engine.evaluate.world.small import regions_quality
 from fluffy_desktop.engine.evaluate.world.tagging import tagging_quality
+from fluffy_desktop.engine.evaluate.world.zero_shot import zero_shot_quality
 from fluffy_desktop.engine.query import parse_query, query_vector
 from fluffy_desktop.engine.tasks import Progress, no_progress
 
@@ -166,6 +168,7 @@ def run_world(
         learn_seconds = learn_all(setup, settings or LearnSettings(), progress)
         with torch.no_grad():
             methods, identity = retrieval(setup)
+            zero_shot = zero_shot_quality(setup)
         located = locate_quality(setup, progress)
         regions = regions_quality(setup, seed, progress)
         init = setup.album.concepts.get(setup.world.names[0]).settings.get("init")
@@ -178,6 +181,7 @@ def run_world(
         "locate": located,
         "regions": regions,
         "tagging": tagging,
+        "zero_shot": zero_shot,
         "units": "percent",
         "seed": seed,
         "individuals": len(setup.world.individuals),
