@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fluffy_desktop.engine.evaluate.world.things import COLOURS, KINDS
+
 
 def format_world(doc: dict) -> str:
     """Metrics in percent: retrieval per method, identity precision, locate IoU."""
@@ -27,7 +29,8 @@ def format_world(doc: dict) -> str:
     seen = doc["zero_shot"]
     lines.append(
         f"  the model alone, zero-shot on {seen['photos']} one-thing photos: kind "
-        f"{seen['kind']:.2f} (chance 12.5), colour {seen['colour']:.2f} (chance 9.09)"
+        f"{seen['kind']:.2f} (chance {100 / len(KINDS):.2f}), colour {seen['colour']:.2f} "
+        f"(chance {100 / len(COLOURS):.2f})"
     )
     tagging = doc["tagging"]
     for stage in ("learned", "reviewed"):
