@@ -489,7 +489,8 @@ def _model_named(args: argparse.Namespace) -> bool:
 
 
 def _cmd_bench(album, args) -> None:
-    from fluffy_desktop.engine.bench import format_bench, random_weights_clip, run_bench
+    from fluffy_desktop.engine.bench.report import format_bench
+    from fluffy_desktop.engine.bench.suite import random_weights_clip, run_bench
     from fluffy_desktop.terminal import TerminalProgress
 
     if args.random_weights:

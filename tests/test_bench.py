@@ -6,9 +6,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from fluffy_desktop.engine.bench import BENCH_KEYS, format_bench, random_weights_clip, run_bench
 from fluffy_desktop.engine.bench.photos import PHONE_SIZE, bench_photos
-from fluffy_desktop.engine.bench.suite import CONCEPT, TIMED_QUERIES, WARM_QUERIES, queries
+from fluffy_desktop.engine.bench.report import format_bench
+from fluffy_desktop.engine.bench.suite import (
+    BENCH_KEYS,
+    CONCEPT,
+    TIMED_QUERIES,
+    WARM_QUERIES,
+    queries,
+    random_weights_clip,
+    run_bench,
+)
 from fluffy_desktop.engine.bench.synthetic import (
     ClusteredVectors,
     exact_top_k,

@@ -70,6 +70,40 @@ def test_index_and_search_follow_the_contract(fluffy, tiny_env, library):
     assert (again["added"], again["unchanged"], again["total"]) == (0, 8, 8)
 
 
+IMAGE_SIDE = ("open_clip", "torchvision", "timm")
+LOADED_REPORT = f"""
+import sys
+from fluffy_desktop.cli import main
+code = main(sys.argv[1:])
+print("imported:", *(name for name in {IMAGE_SIDE!r} if name in sys.modules), file=sys.stderr)
+raise SystemExit(code)
+"""
+
+
+def _loaded_image_side(env: dict, *args: str | Path) -> tuple[str, list[str]]:
+    """Run `fluffy ARGS` in a fresh process: (stdout, which image-side packages it imported)."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_REPORT, *map(str, args)], env=env, capture_output=True
+    )
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    report = done.stderr.decode().strip().splitlines()[-1]
+    return done.stdout.decode(), report.removeprefix("imported:").split()
+
+
+def test_a_search_starts_without_importing_the_image_side(fluffy, tiny_env, library):
+    """Search reads only the text tower: open_clip, torchvision and timm (1.7 s to import
+    on 2 cores) stay unloaded, and the answer is the one the full model gives."""
+    fluffy(tiny_env, "index", library, "--json")
+    expected = as_json(fluffy(tiny_env, "search", "a red photo", "--json"))
+    out, loaded = _loaded_image_side(tiny_env, "search", "a red photo", "--json")
+    assert loaded == []
+    assert json.loads(out) == expected
+    Image.new("RGB", (64, 64), "teal").save(library / "new.jpg")
+    out, loaded = _loaded_image_side(tiny_env, "index", library, "--json")
+    assert json.loads(out)["added"] == 1
+    assert loaded == list(IMAGE_SIDE)  # a new photo needs the image side
+
+
 def test_status_reports_the_library(fluffy, tiny_env, library):
     out = fluffy(tiny_env, "index", library).stdout.decode()
     assert "looked closer at 8 photos, for small things" in out

@@ -191,3 +191,45 @@ def test_an_architecture_with_other_unsaved_buffers_is_built_the_usual_way(
         torch.testing.assert_close(
             clip.model.encode_text(tokens), _usual_build(tiny_spec).encode_text(tokens)
         )
+
+
+def _with_wrong_image_side(tiny_spec, folder: Path) -> Path:
+    """The tiny model's file with a patch filter of another size: its text tower still fits."""
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(tiny_spec.weights))
+    state["visual.conv1.weight"] = torch.zeros(*state["visual.conv1.weight"].shape[:2], 4, 4)
+    wrong = folder / "other-patches.safetensors"
+    save_file(state, str(wrong))
+    return wrong
+
+
+def test_weights_that_fit_only_the_text_tower_are_refused_when_images_are_first_encoded(
+    tiny_spec, tmp_path
+):
+    wrong = _with_wrong_image_side(tiny_spec, tmp_path)
+    clip = ClipModel.load(ModelSpec(tiny_spec.arch, None, wrong, "cpu"), tmp_path)
+    assert clip.encode_texts(["a cat"]).shape == (1, clip.dim)  # search needs no image side
+    with pytest.raises(ModelUnavailable, match="does not fit") as raised:
+        clip.encode_images([Image.new("RGB", (32, 32))])
+    assert "\n" not in str(raised.value)
+
+
+def test_choosing_such_a_file_in_the_app_is_refused_at_once_and_remembered_nowhere(
+    tiny_spec, tmp_path
+):
+    from fluffy_desktop.engine.album import Album
+
+    wrong = _with_wrong_image_side(tiny_spec, tmp_path)
+    with Album(tmp_path / "home", tiny_spec) as album:
+        with pytest.raises(ModelUnavailable, match="does not fit"):
+            album.use_model_file(wrong)
+        assert album.spec == tiny_spec
+        assert not album.settings_file.exists()
+
+
+def test_the_text_tower_wears_the_files_own_tensors(tiny_spec, tmp_path):
+    if not Path("/proc/self/maps").exists():
+        pytest.skip("needs Linux's /proc to see memory mappings")
+    clip = ClipModel.load(tiny_spec, tmp_path)
+    assert _mapped_from(tiny_spec.weights, clip.text.token_embedding)

@@ -5,6 +5,7 @@ The hub is a local stand-in (tests/fakehub.py): no network is used.
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
@@ -50,7 +51,19 @@ def test_a_download_reports_progress_and_then_needs_no_network(hub, tmp_path):
     fake.__exit__()
     assert cached_hub_weights(ARCH, TAG, tmp_path) == path
     assert fetch_hub_weights(ARCH, TAG, tmp_path) == path  # found without the hub
-    assert _leftovers(tmp_path) == [path]
+    record = tmp_path / "downloads" / "hub-repos.json"
+    assert sorted(_leftovers(tmp_path)) == sorted([path, record])
+
+
+def test_downloaded_weights_are_found_again_without_importing_open_clip(hub, tmp_path, monkeypatch):
+    """open_clip's table names a tag's repository, but importing it costs 1.7 s of a start:
+    once the weights are on disk, the repository is remembered beside them."""
+    hub({SAFETENSORS: WEIGHTS})
+    path = fetch_hub_weights(ARCH, TAG, tmp_path)
+    monkeypatch.setitem(sys.modules, "open_clip", None)  # any import of it now fails
+    assert cached_hub_weights(ARCH, TAG, tmp_path) == path
+    with pytest.raises(ImportError):
+        cached_hub_weights(ARCH, "another-tag", tmp_path)
 
 
 def test_cancel_stops_a_download_between_chunks_and_keeps_nothing(hub, tmp_path):

@@ -155,6 +155,7 @@ class Album:
         """Switch to a local weights file (checked by loading it) and remember the choice."""
         spec = ModelSpec(arch or self.spec.arch, None, Path(weights), self.spec.device)
         clip = ClipModel.load(spec, self.home.models_dir)
+        clip.ensure_image_side()
         record = {"arch": spec.arch, "weights": str(Path(weights).resolve())}
         atomic_write_bytes(self.settings_file, json.dumps(record).encode())
         self.known_models.remember(spec, clip.identity)

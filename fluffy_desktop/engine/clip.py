@@ -7,19 +7,24 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import open_clip
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
 from fluffy_desktop.engine.errors import ModelUnavailable
+from fluffy_desktop.engine.open_clip_files import arch_config, clip_tokenizer
 from fluffy_desktop.engine.spec import PLACEHOLDER, ModelSpec
 from fluffy_desktop.engine.tasks import Progress
+from fluffy_desktop.engine.text_tower import NotPlainTextTower, TextTower
 from fluffy_desktop.engine.weights import fetch_hub_weights, read_state_dict
+
+# open_clip's whole model (untyped: its towers are plain attributes) and its preprocessing
+OpenClipParts = tuple[Any, Callable[[Image.Image], torch.Tensor]]
 
 
 def pick_device(requested: str) -> torch.device:
@@ -39,40 +44,40 @@ def pick_device(requested: str) -> torch.device:
     return torch.device(requested)
 
 
-def _resolve_arch(arch: str) -> str:
-    """A registered open_clip name, or a path to a model config JSON (registered on the fly)."""
-    if arch.endswith(".json"):
-        path = Path(arch)
-        if not path.is_file():
-            raise ModelUnavailable(f"model config {arch} does not exist")
-        open_clip.add_model_config(path)
-        return path.stem
-    if arch not in open_clip.list_models():
-        raise ModelUnavailable(f"unknown model {arch!r}: see `python -m open_clip --list-models`")
-    return arch
-
-
-def _build(
-    spec: ModelSpec, cache_dir: Path, progress: Progress | None, cancel: threading.Event | None
-) -> tuple[torch.nn.Module, Callable, str]:
-    arch = _resolve_arch(spec.arch)
+def _weights_file(
+    spec: ModelSpec,
+    name: str,
+    cache_dir: Path,
+    progress: Progress | None,
+    cancel: threading.Event | None,
+) -> Path:
+    """The local weights file of a spec, downloading hub weights when they are not cached."""
     if spec.weights is not None:
-        source = spec.weights
-    elif spec.pretrained:
-        source = fetch_hub_weights(arch, spec.pretrained, cache_dir, progress, cancel)
-    else:
-        raise ModelUnavailable("no model weights: pass --weights FILE or --pretrained TAG")
-    state = read_state_dict(source)
+        return spec.weights
+    if spec.pretrained:
+        return fetch_hub_weights(name, spec.pretrained, cache_dir, progress, cancel)
+    raise ModelUnavailable("no model weights: pass --weights FILE or --pretrained TAG")
+
+
+def _open_clip_model(
+    spec: ModelSpec, state: dict[str, torch.Tensor], source: Path
+) -> OpenClipParts:
+    """open_clip's whole model wearing state's tensors, and its image preprocessing."""
+    import open_clip
+
+    if spec.arch.endswith(".json"):
+        open_clip.add_model_config(Path(spec.arch))
+    arch = Path(spec.arch).stem if spec.arch.endswith(".json") else spec.arch
     overrides = _preprocess_overrides(arch, spec.pretrained)
     try:
-        model, preprocess = _adopt(arch, overrides, state)
+        with torch.inference_mode(False):
+            return _adopt(arch, overrides, state)
     except RuntimeError as exc:
         message = f"weights file {source} does not fit the {arch} architecture"
         raise ModelUnavailable(message) from exc
-    return model, preprocess, arch
 
 
-def _adopt(arch: str, overrides: dict, state: dict[str, torch.Tensor]) -> tuple[Any, Callable]:
+def _adopt(arch: str, overrides: dict, state: dict[str, torch.Tensor]) -> OpenClipParts:
     """The architecture wearing `state`'s own tensors as its weights.
 
     It is built on the meta device, so nothing is initialised at random or copied: a
@@ -95,8 +100,10 @@ def _adopt(arch: str, overrides: dict, state: dict[str, torch.Tensor]) -> tuple[
     return model, preprocess
 
 
-def _create(arch: str, overrides: dict, device: str) -> tuple[Any, Callable]:
+def _create(arch: str, overrides: dict, device: str) -> OpenClipParts:
     """open_clip's model and image preprocessing for arch, without weights of note."""
+    import open_clip
+
     with _quiet_random_init(), torch.device(device):
         model, _, preprocess = open_clip.create_model_and_transforms(
             arch, pretrained=None, device=device, **overrides
@@ -123,6 +130,8 @@ def _quiet_random_init() -> Iterator[None]:
 
 def _preprocess_overrides(arch: str, tag: str | None) -> dict:
     """The image mean/std/interpolation a pretrained tag was trained with."""
+    import open_clip
+
     cfg = open_clip.get_pretrained_cfg(arch, tag) if tag else {}
     keys = {"mean": "image_mean", "std": "image_std", "interpolation": "image_interpolation"}
     return {arg: cfg[key] for key, arg in keys.items() if cfg and key in cfg}
@@ -133,32 +142,50 @@ def _side(size: Any) -> int:
     return int(size[0] if isinstance(size, tuple | list) else size)
 
 
-def _fingerprint(model: Any, arch: str) -> str:
-    """A short identity of the weights, the same however they were loaded."""
+def _fingerprint(state: dict[str, torch.Tensor], arch: str) -> str:
+    """A short identity of the weights, the same however they were loaded (ValueError when
+    they hold no logit scale)."""
+    if "logit_scale" not in state:
+        raise ValueError("no logit_scale")
     digest = hashlib.blake2b(digest_size=8)
-    for tensor in (model.text_projection, model.positional_embedding, model.logit_scale):
-        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    projection = "text_projection" if "text_projection" in state else "text_projection.weight"
+    for key in (projection, "positional_embedding", "logit_scale"):
+        digest.update(state[key].detach().float().cpu().numpy().tobytes())
     return f"{arch}:{digest.hexdigest()}"
 
 
 class ClipModel:
-    """A frozen open_clip model with a built-in text tower, ready to encode and to inject words."""
+    """A frozen CLIP model, ready to encode and to inject words.
+
+    Text goes through TextTower, computed from the weights without importing open_clip, so
+    a search starts fast; open_clip builds the image side on first use, wearing the same
+    tensors.
+    """
 
     def __init__(
-        self, model: torch.nn.Module, preprocess: Callable, arch: str, device: torch.device | str
+        self,
+        arch: str,
+        config: dict[str, Any],
+        state: dict[str, torch.Tensor],
+        device: torch.device | str,
+        image_side: Callable[[], OpenClipParts],
     ):
-        if not hasattr(model, "token_embedding") or model.text_pool_type != "argmax":
-            raise ModelUnavailable(
-                f"{arch} has no built-in CLIP text tower; concepts need one (try ViT-B-32)"
-            )
+        """image_side builds open_clip's model and preprocessing; ValueError when state does
+        not fit the config's text tower."""
         self.device = torch.device(device)
-        # open_clip's CLIP, untyped: its towers and tables are plain attributes
-        self.model: Any = model.eval().requires_grad_(False).to(self.device)
-        self.preprocess: Callable[[Image.Image], torch.Tensor] = preprocess
         self.arch = arch
-        self.tokenizer: Callable[[list[str]], torch.Tensor] = open_clip.get_tokenizer(arch)
-        self.identity = _fingerprint(model, arch)
+        try:
+            self.text = TextTower(config, state, self.device)
+        except NotPlainTextTower as exc:
+            message = f"{arch} has no built-in CLIP text tower ({exc}); concepts need one"
+            raise ModelUnavailable(f"{message} (try ViT-B-32)") from exc
+        self.state = state
+        self.tokenizer = clip_tokenizer(arch, config)
+        self.identity = _fingerprint(state, arch)
         self.placeholder_id = self._single_token_id(PLACEHOLDER)
+        self._image_side = image_side
+        self._built: OpenClipParts | None = None
+        self._building = threading.Lock()
 
     @classmethod
     def load(
@@ -169,10 +196,51 @@ class ClipModel:
         cancel: threading.Event | None = None,
     ) -> ClipModel:
         """Load per spec (a download stops when cancel is set); raises ModelUnavailable with a
-        one-line message, never random weights."""
+        one-line message, never random weights. Whether the file fits the image side is
+        checked when that is first built (ensure_image_side)."""
         device = pick_device(spec.device)
-        model, preprocess, arch = _build(spec, cache_dir, progress, cancel)
-        return cls(model, preprocess, arch, device)
+        name, config = arch_config(spec.arch)
+        source = _weights_file(spec, name, cache_dir, progress, cancel)
+        state = read_state_dict(source)
+        try:
+            return cls(name, config, state, device, partial(_open_clip_model, spec, state, source))
+        except ValueError as exc:
+            message = f"weights file {source} does not fit the {name} architecture ({exc})"
+            raise ModelUnavailable(message) from exc
+
+    @classmethod
+    def from_open_clip(
+        cls, model: Any, preprocess: Callable, arch: str, device: torch.device | str
+    ) -> ClipModel:
+        """An open_clip model built already (the bench's random weights)."""
+        import open_clip
+
+        state = model.state_dict()
+        config = open_clip.get_model_config(arch)
+        return cls(arch, config, state, device, lambda: (model, preprocess))
+
+    def _parts(self) -> OpenClipParts:
+        with self._building:
+            if self._built is None:
+                model, preprocess = self._image_side()
+                model.eval().requires_grad_(False)
+                model.visual.to(self.device)
+                self._built = (model, preprocess)
+            return self._built
+
+    def ensure_image_side(self) -> None:
+        """Build the image side now: ModelUnavailable when the weights do not fit it."""
+        self._parts()
+
+    @property
+    def model(self) -> Any:
+        """open_clip's whole model (untyped: its towers are plain attributes); the app uses
+        its image tower, on self.device."""
+        return self._parts()[0]
+
+    @property
+    def preprocess(self) -> Callable[[Image.Image], torch.Tensor]:
+        return self._parts()[1]
 
     # --- shapes ---------------------------------------------------------------------------
     @property
@@ -187,12 +255,12 @@ class ClipModel:
     @property
     def dim(self) -> int:
         """Dimension of the joint image-text space."""
-        return int(self.model.text_projection.shape[1])
+        return self.text.embed_dim
 
     @property
     def word_width(self) -> int:
         """Dimension of an input word embedding (a row of token_embedding)."""
-        return int(self.model.token_embedding.weight.shape[1])
+        return self.text.width
 
     # --- plain encoding -------------------------------------------------------------------
     def tokenize(self, texts: Sequence[str]) -> torch.Tensor:
@@ -210,7 +278,7 @@ class ClipModel:
 
     def word_rows(self, word: str) -> torch.Tensor:
         """Token-embedding rows of a word's sub-words (without start/end tokens)."""
-        rows: torch.Tensor = self.model.token_embedding.weight[self._inner_ids(word)]
+        rows: torch.Tensor = self.text.token_embedding[self._inner_ids(word)]
         return rows.detach().clone()
 
     def _single_token_id(self, text: str) -> int:
@@ -250,25 +318,15 @@ class ClipModel:
         (row-major). Differentiable in `words`. Truncating to the longest end-of-text + 1 is
         exact because the attention mask is causal.
         """
-        model = self.model
         length = int(tokens.argmax(dim=-1).max()) + 1 if truncate else tokens.shape[1]
         tokens = tokens[:, :length]
-        cast = model.transformer.get_cast_dtype()
-        x = model.token_embedding(tokens).to(cast)
+        x = self.text.embed(tokens)
         if words is not None:
             rows, cols = (tokens == self.placeholder_id).nonzero(as_tuple=True)
             if len(rows) != len(words):
                 raise ValueError(f"{len(rows)} placeholders but {len(words)} word vectors")
-            x = x.index_put((rows, cols), words.to(device=x.device, dtype=cast))
-        x = x + model.positional_embedding[:length].to(cast)
-        x = model.transformer(x, attn_mask=model.attn_mask[:length, :length])
-        x = model.ln_final(x)
-        x = x[torch.arange(x.shape[0], device=x.device), tokens.argmax(dim=-1)]
-        projection = model.text_projection
-        features: torch.Tensor = (
-            projection(x) if isinstance(projection, torch.nn.Linear) else x @ projection
-        )
-        return features
+            x = x.index_put((rows, cols), words.to(device=x.device, dtype=x.dtype))
+        return self.text.encode_embedded(x, tokens)
 
     def encode_prompts(self, prompts: Sequence[str], words: torch.Tensor | None) -> torch.Tensor:
         """Normalised features of prompts containing PLACEHOLDER, filled from `words`."""

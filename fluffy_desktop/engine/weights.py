@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import socket
 import threading
 from collections.abc import Iterator
@@ -10,12 +12,11 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 from urllib.request import Request, urlopen
 
-import open_clip
 import torch
 
 from fluffy_desktop import __version__
-from fluffy_desktop.engine.errors import ModelUnavailable, first_line
-from fluffy_desktop.engine.home import atomic_path
+from fluffy_desktop.engine.errors import HomeUnwritable, ModelUnavailable, first_line
+from fluffy_desktop.engine.home import atomic_path, atomic_write_bytes
 from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
 
 DOWNLOAD_STAGE = "Downloading model"
@@ -47,14 +48,44 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in state.items()}
 
 
-def _hub_files(arch: str, tag: str) -> tuple[str, list[str]]:
-    """The hub repository of a pretrained tag and its weight files, safest format first."""
-    cfg = open_clip.get_pretrained_cfg(arch, tag)
-    repo = (cfg or {}).get("hf_hub", "").strip("/")
+HUB_FILES = ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]  # safest first
+
+
+def _repos_record(cache_dir: Path) -> Path:
+    return cache_dir / "downloads" / "hub-repos.json"
+
+
+def _remembered_repos(cache_dir: Path) -> dict[str, str]:
+    try:
+        known = json.loads(_repos_record(cache_dir).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in known.items() if isinstance(v, str)} if isinstance(known, dict) else {}
+
+
+def _hub_repo(arch: str, tag: str, cache_dir: Path) -> str:
+    """The hub repository of a pretrained tag: remembered once its weights are on disk (see
+    _remember_repo), else looked up in open_clip's table."""
+    known = _remembered_repos(cache_dir).get(f"{arch} {tag}")
+    if known is not None:
+        return known
+    import open_clip
+
+    repo = str((open_clip.get_pretrained_cfg(arch, tag) or {}).get("hf_hub", "")).strip("/")
     if not repo:
-        known = ", ".join(open_clip.list_pretrained_tags_by_model(arch)) or "none"
-        raise ModelUnavailable(f"no hub weights for {arch} tag {tag!r} (known tags: {known})")
-    return repo, ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]
+        known_tags = ", ".join(open_clip.list_pretrained_tags_by_model(arch)) or "none"
+        raise ModelUnavailable(f"no hub weights for {arch} tag {tag!r} (known tags: {known_tags})")
+    return repo
+
+
+def _remember_repo(arch: str, tag: str, repo: str, cache_dir: Path) -> None:
+    """Note which repository a tag's weights came from, so that later starts find them without
+    importing open_clip (1.7 s on 2 cores); a home that cannot be written just does not."""
+    known = _remembered_repos(cache_dir)
+    if known.get(f"{arch} {tag}") != repo:
+        known[f"{arch} {tag}"] = repo
+        with contextlib.suppress(HomeUnwritable, OSError):
+            atomic_write_bytes(_repos_record(cache_dir), json.dumps(known, indent=1).encode())
 
 
 def _hub_endpoint() -> str:
@@ -90,14 +121,16 @@ def cached_hub_weights(arch: str, tag: str, cache_dir: Path) -> Path | None:
     Earlier builds downloaded through huggingface_hub, whose cache is looked in too."""
     from huggingface_hub import try_to_load_from_cache
 
-    repo, files = _hub_files(arch, tag)
-    for name in files:
-        ours = _download_path(cache_dir, repo, name)
-        if ours.is_file():
-            return ours
-        found = try_to_load_from_cache(repo, name, cache_dir=str(cache_dir))
-        if isinstance(found, str):
-            return Path(found)
+    repo = _hub_repo(arch, tag, cache_dir)
+    for name in HUB_FILES:
+        path = _download_path(cache_dir, repo, name)
+        if not path.is_file():
+            found = try_to_load_from_cache(repo, name, cache_dir=str(cache_dir))
+            if not isinstance(found, str):
+                continue
+            path = Path(found)
+        _remember_repo(arch, tag, repo, cache_dir)
+        return path
     return None
 
 
@@ -144,14 +177,14 @@ def fetch_hub_weights(
     cached = cached_hub_weights(arch, tag, cache_dir)
     if cached is not None:
         return cached
-    repo, files = _hub_files(arch, tag)
+    repo = _hub_repo(arch, tag, cache_dir)
     if not _online():
         raise ModelUnavailable(
             f"the {arch} weights ({tag}) are not downloaded yet and {_hub_address()[0]} cannot be "
             "reached; connect once, or pass --weights FILE (an open_clip checkpoint)"
         )
     errors = []
-    for name in files:  # the first file the hub has is the one downloaded
+    for name in HUB_FILES:  # the first file the hub has is the one downloaded
         check_cancel(cancel)
         url = f"{_hub_endpoint()}/{repo}/resolve/main/{quote(name)}"
         request = Request(url, headers={"User-Agent": f"fluffy/{__version__}"})
@@ -162,5 +195,7 @@ def fetch_hub_weights(
             continue
         with response:
             target = _download_path(cache_dir, repo, name)
-            return _save(response, target, progress or no_progress, cancel)
+            _save(response, target, progress or no_progress, cancel)
+            _remember_repo(arch, tag, repo, cache_dir)
+            return target
     raise ModelUnavailable(f"cannot download {arch} weights ({tag}): {'; '.join(errors)}")

@@ -1,6 +1,4 @@
-"""`fluffy bench`: the speed suite (see suite.run_bench) and its human table."""
+"""`fluffy bench`: the speed suite (suite.run_bench) and its human table (report.format_bench).
 
-from fluffy_desktop.engine.bench.report import format_bench
-from fluffy_desktop.engine.bench.suite import BENCH_KEYS, random_weights_clip, run_bench
-
-__all__ = ["BENCH_KEYS", "format_bench", "random_weights_clip", "run_bench"]
+Nothing is imported here: the cold-start process runs `python -m …bench.cold`, which imports
+this package first and must not pay for the suite's imports (open_clip among them)."""

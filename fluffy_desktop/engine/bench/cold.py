@@ -17,9 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-import open_clip
-from safetensors.torch import save_file
-
 from fluffy_desktop.engine.album import Album
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.home import Home
@@ -31,10 +28,13 @@ SEARCH_K = 20
 
 def save_model(clip: ClipModel, folder: Path) -> tuple[Path, Path]:
     """The model's architecture config (json) and weights (safetensors), written into folder."""
+    import open_clip
+    from safetensors.torch import save_file
+
     folder.mkdir(parents=True, exist_ok=True)
     config, weights = folder / f"{clip.arch}.json", folder / f"{clip.arch}.safetensors"
     config.write_text(json.dumps(open_clip.get_model_config(clip.arch)))
-    state = {key: value.contiguous() for key, value in clip.model.state_dict().items()}
+    state = {key: value.contiguous() for key, value in clip.state.items()}
     save_file(state, str(weights))
     return config, weights
 

@@ -96,7 +96,7 @@ def random_weights_clip(arch: str = "ViT-B-32", device: str = "cpu") -> ClipMode
     """
     torch.manual_seed(0)
     model, _, preprocess = open_clip.create_model_and_transforms(arch, pretrained=None)
-    clip = ClipModel(model, preprocess, arch, pick_device(device))
+    clip = ClipModel.from_open_clip(model, preprocess, arch, pick_device(device))
     clip.identity = f"{arch} (random weights)"
     return clip
 
