@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 
 from fluffy_desktop.engine.concepts import wordsets
 from fluffy_desktop.engine.concepts.inverter import INFO_KEY, DeepSet, Inverter, train_inverter
-from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_word
+from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_concept, learn_word
 from fluffy_desktop.engine.concepts.store import header_metadata
 from fluffy_desktop.engine.concepts.wordsets import BadTrainingData, word_pairs
 from fluffy_desktop.engine.errors import Cancelled, ConceptMismatch
@@ -62,6 +62,27 @@ def test_an_inverter_start_is_closer_to_the_shots_than_the_kind_word(tiny_clip, 
     _, inverted = learn_word(tiny_clip, "cat", shots, init=guess, settings=at_rest)
     _, kind = learn_word(tiny_clip, "cat", shots, settings=at_rest)
     assert inverted["similarity_first"] > kind["similarity_first"] + 0.1
+
+
+def test_learning_from_an_inverter_encodes_each_shot_once(tiny_clip, trained, monkeypatch):
+    """f_θ guesses from the same embeddings the views start with, not from a second pass."""
+    inverter, _ = trained
+    shots = photos("fluffy", 5000)
+    settings = LearnSettings(steps=3)
+    guess = inverter.predict(tiny_clip.encode_images(shots))
+    expected, _ = learn_word(tiny_clip, "cat", shots, init=guess, settings=settings)
+    encoded: list[int] = []
+    real_encode = tiny_clip.encode_images
+
+    def counting_encode(images):
+        encoded.append(len(images))
+        return real_encode(images)
+
+    monkeypatch.setattr(tiny_clip, "encode_images", counting_encode)
+    word, stats = learn_concept(tiny_clip, "cat", shots, inverter=inverter, settings=settings)
+    assert sum(encoded) == len(shots) * (settings.augmentations + 1)
+    assert stats["init"] == "inverter"
+    torch.testing.assert_close(word, expected, atol=1e-5, rtol=0)
 
 
 def test_save_and_load_per_model(tiny_clip, trained, tmp_path):

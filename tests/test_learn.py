@@ -137,7 +137,7 @@ def test_an_init_word_is_the_starting_point(tiny_clip):
     word, stats = learn_word(
         tiny_clip, "cat", photos("fluffy", 0, 2), init=init, settings=LearnSettings(steps=0)
     )
-    assert stats["init"] == "inverter" and torch.equal(word, init)
+    assert stats["init"] == "given" and torch.equal(word, init)
     with pytest.raises(ValueError, match="shape"):
         learn_word(tiny_clip, "cat", photos("fluffy", 0, 1), init=torch.zeros(3))
 

@@ -83,7 +83,8 @@ def encode_views(
     rng: random.Random,
     cancel: threading.Event | None = None,
 ) -> torch.Tensor:
-    """Normalised embeddings (on the model's device) of each photo and its augmented views."""
+    """Normalised embeddings (on the model's device) of each photo followed by its augmented
+    views: photo i itself is row i × (settings.augmentations + 1)."""
     views = []
     for image in images:
         views.append(image)
@@ -202,10 +203,13 @@ def learn_word(
     cancel: threading.Event | None = None,
     *,
     library: np.ndarray | None = None,
+    inverter: Inverter | None = None,
 ) -> tuple[torch.Tensor, dict]:
     """Tune a word for "<kind> *" from the shots; returns it (CPU float32) and stats.
 
-    `library`: the mean embedding of the user's photos (see the module docstring), if any.
+    It starts from `init` when given, else from the inverter's guess at the shots'
+    embeddings (those encoded for the views) when there is an inverter, else from the kind
+    word. `library`: the mean embedding of the user's photos (see the module docstring).
     """
     if not shots:
         raise BadConcept("give at least one photo of the concept")
@@ -221,6 +225,9 @@ def learn_word(
     with torch.no_grad():
         super_word = settings.super_concept or kind
         super_texts = clip.encode_prompts([fill(t, super_word) for t in settings.templates], None)
+    origin = "given" if init is not None else "inverter" if inverter else "kind word"
+    if init is None and inverter is not None:
+        init = inverter.predict(views[:: settings.augmentations + 1].cpu().numpy())
     start = kind_word(clip, kind) if init is None else torch.as_tensor(init)
     if start.shape != (clip.word_width,):
         raise ValueError(f"init has shape {tuple(start.shape)}, expected ({clip.word_width},)")
@@ -233,7 +240,7 @@ def learn_word(
         "loss_last": round(losses[-1], 4) if losses else None,
         "similarity_first": round(similarity_first, 4),
         "similarity_last": round(_similarity(clip, tokens, word, views), 4),
-        "init": "kind word" if init is None else "inverter",
+        "init": origin,
         "views": len(views),
         "negative_views": len(negative_views),
         "library_contrast": len(contrast) > len(negative_views),
@@ -258,9 +265,15 @@ def learn_concept(
     """Stage 2 as the app runs it, for the app and for every evaluation: from `start` when
     given (re-tuning), else f_θ's first guess when there is an inverter, else the kind word;
     the library's average photo is a contrast when there is a library."""
-    init = start
-    if init is None and inverter is not None and shots:
-        init = inverter.predict(clip.encode_images(shots))
     return learn_word(
-        clip, kind, shots, negatives, init, settings, progress, cancel, library=library
+        clip,
+        kind,
+        shots,
+        negatives,
+        start,
+        settings,
+        progress,
+        cancel,
+        library=library,
+        inverter=inverter,
     )
