@@ -60,14 +60,14 @@ def _weights_file(
 
 
 def _open_clip_model(
-    spec: ModelSpec, state: dict[str, torch.Tensor], source: Path
+    spec: ModelSpec, arch: str, state: dict[str, torch.Tensor], source: Path
 ) -> OpenClipParts:
-    """open_clip's whole model wearing state's tensors, and its image preprocessing."""
+    """open_clip's whole model wearing state's tensors, and its image preprocessing; arch is
+    the name arch_config gave spec.arch (a config file's is registered with open_clip)."""
     import open_clip
 
     if spec.arch.endswith(".json"):
         open_clip.add_model_config(Path(spec.arch))
-    arch = Path(spec.arch).stem if spec.arch.endswith(".json") else spec.arch
     overrides = _preprocess_overrides(arch, spec.pretrained)
     try:
         with torch.inference_mode(False):
@@ -203,7 +203,8 @@ class ClipModel:
         source = _weights_file(spec, name, cache_dir, progress, cancel)
         state = read_state_dict(source)
         try:
-            return cls(name, config, state, device, partial(_open_clip_model, spec, state, source))
+            image_side = partial(_open_clip_model, spec, name, state, source)
+            return cls(name, config, state, device, image_side)
         except ValueError as exc:
             message = f"weights file {source} does not fit the {name} architecture ({exc})"
             raise ModelUnavailable(message) from exc

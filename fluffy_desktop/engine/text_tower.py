@@ -4,7 +4,7 @@ open_clip builds the same tower, but importing open_clip imports torchvision and
 of a cold start on 2 cores) for the image side, which a search does not need. This module
 computes what open_clip's `CLIP.encode_text` computes for the plain text tower (pre-norm
 blocks, causal mask, end-of-text pooling, linear projection); the tests hold the two equal
-on the tiny and the world models. Any other tower is refused with a one-line message.
+on a tiny model of each variant it computes. Any other tower is refused with a one-line message.
 """
 
 from __future__ import annotations
@@ -33,7 +33,14 @@ _FREE = {
     "eos_id",
 }
 _REQUIRED = {"pool_type": "argmax", "proj_type": "linear"}
-_CLIP_DEFAULTS = {"context_length": 77, "vocab_size": 49408, "width": 512, "heads": 8, "layers": 12}
+_CLIP_DEFAULTS = {
+    "context_length": 77,
+    "vocab_size": 49408,
+    "width": 512,
+    "heads": 8,
+    "layers": 12,
+    "mlp_ratio": 4.0,
+}
 
 
 class NotPlainTextTower(ValueError):
@@ -51,7 +58,7 @@ def plain_text_config(config: Mapping[str, Any]) -> dict[str, Any]:
     odd += [key for key, value in text.items() if key not in _FREE | _REQUIRED.keys() and value]
     if odd:
         raise NotPlainTextTower(f"its text tower is not CLIP's own ({', '.join(sorted(odd))})")
-    return {**_CLIP_DEFAULTS, "mlp_ratio": 4.0, **text}
+    return {**_CLIP_DEFAULTS, **text}
 
 
 Activation = Callable[[torch.Tensor], torch.Tensor]

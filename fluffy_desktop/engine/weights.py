@@ -55,6 +55,10 @@ def _repos_record(cache_dir: Path) -> Path:
     return cache_dir / "downloads" / "hub-repos.json"
 
 
+def _tag_key(arch: str, tag: str) -> str:
+    return f"{arch} {tag}"
+
+
 def _remembered_repos(cache_dir: Path) -> dict[str, str]:
     try:
         known = json.loads(_repos_record(cache_dir).read_text())
@@ -66,7 +70,7 @@ def _remembered_repos(cache_dir: Path) -> dict[str, str]:
 def _hub_repo(arch: str, tag: str, cache_dir: Path) -> str:
     """The hub repository of a pretrained tag: remembered once its weights are on disk (see
     _remember_repo), else looked up in open_clip's table."""
-    known = _remembered_repos(cache_dir).get(f"{arch} {tag}")
+    known = _remembered_repos(cache_dir).get(_tag_key(arch, tag))
     if known is not None:
         return known
     import open_clip
@@ -81,9 +85,9 @@ def _hub_repo(arch: str, tag: str, cache_dir: Path) -> str:
 def _remember_repo(arch: str, tag: str, repo: str, cache_dir: Path) -> None:
     """Note which repository a tag's weights came from, so that later starts find them without
     importing open_clip (1.7 s on 2 cores); a home that cannot be written just does not."""
-    known = _remembered_repos(cache_dir)
-    if known.get(f"{arch} {tag}") != repo:
-        known[f"{arch} {tag}"] = repo
+    known, key = _remembered_repos(cache_dir), _tag_key(arch, tag)
+    if known.get(key) != repo:
+        known[key] = repo
         with contextlib.suppress(HomeUnwritable, OSError):
             atomic_write_bytes(_repos_record(cache_dir), json.dumps(known, indent=1).encode())
 
