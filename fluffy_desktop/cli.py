@@ -107,6 +107,11 @@ def _proof_parsers(commands) -> None:
     world.add_argument("--seed", type=int, default=0)
     world.add_argument("--steps", type=int, help="training steps (train and inverter)")
     world.add_argument("--out", type=Path, help="where train writes the model (default: home)")
+    world.add_argument(
+        "--naming",
+        type=float,
+        help="train: the naming loss's weight beside the CLIP loss (default 1; 0: captions only)",
+    )
     world.add_argument("--ablations", action="store_true", help="stage-2 variants, one table")
     world.add_argument("--json", action="store_true")
 
@@ -468,7 +473,7 @@ def _eval_world(album, args) -> None:
     with TerminalProgress() as progress:
         if args.action == "train":
             out = args.out or album.home.root / "world"
-            doc = world.train_world(out, args.seed, args.steps, progress)
+            doc = world.train_world(out, args.seed, args.steps, args.naming, progress)
         elif args.action == "inverter":
             with type(album)(album.home.root, spec) as world_album:
                 doc = world.train_world_inverter(world_album, args.steps or 1000, 1024, progress)

@@ -76,6 +76,19 @@ def test_yes_and_no_answers_decide_membership_and_survive_relearning(world_home,
     assert sum(states.get(p.resolve()) == "auto" for p in own) >= 3
 
 
+def test_the_concept_ranking_is_the_library_best_first_and_the_album_is_its_head(
+    world_home, tmp_path
+):
+    setup, home = world_home
+    with copy_home(home, tmp_path / "home") as album:
+        concept, members = album.concept_photos("Fluffy")
+        ranking = album.concept_ranking("Fluffy")
+    scores = [score for _, score in ranking]
+    assert scores == sorted(scores, reverse=True) and len(ranking) == len(setup.gallery)
+    head = {path for path, score in ranking if score >= concept.threshold}
+    assert {m.path for m in members if m.state == "auto"} == head
+
+
 def test_photos_indexed_later_join_the_album_without_relearning(world_home, tmp_path):
     setup, home = world_home
     new = tmp_path / "new"

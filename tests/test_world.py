@@ -8,8 +8,13 @@ from collections import Counter
 
 import numpy as np
 
+from fluffy_desktop.cli import main
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
-from fluffy_desktop.engine.evaluate.world.gallery import build_world_set, look_alikes
+from fluffy_desktop.engine.evaluate.world.gallery import (
+    build_album_set,
+    build_world_set,
+    look_alikes,
+)
 from fluffy_desktop.engine.evaluate.world.model import (
     WORLD_CONFIG,
     config_digest,
@@ -60,6 +65,26 @@ def test_evaluated_individuals_are_held_out_and_their_look_alikes_differ():
         assert [world.gallery[world.target(number, p)].place for p in PLACES] == list(PLACES)
 
 
+def test_the_album_set_shows_each_individual_in_every_place_among_look_alikes_and_strangers():
+    world = build_world_set(0)
+    album_set = build_album_set(world, 0)
+    assert album_set == build_album_set(world, 0) != build_album_set(world, 1)
+    owners = Counter(album_set.owners)
+    assert [owners[number] for number in range(len(KINDS))] == [18] * len(KINDS)
+    assert owners[-1] > 300
+    for number, individual in enumerate(world.individuals):
+        own = [s for s, o in zip(album_set.scenes, album_set.owners, strict=True) if o == number]
+        assert Counter(s.place for s in own) == Counter(dict.fromkeys(PLACES, 3))
+        assert all(s.things[0].individual == individual for s in own)
+    others = [
+        p.individual
+        for s, o in zip(album_set.scenes, album_set.owners, strict=True)
+        if o == -1
+        for p in s.things
+    ]
+    assert not {t.combination for t in others} & {i.combination for i in world.individuals}
+
+
 def test_every_thing_has_a_mask_where_it_was_drawn():
     rng = random.Random(5)
     for scene in [random_scene(rng) for _ in range(40)]:
@@ -97,7 +122,15 @@ def test_the_world_model_loads_like_any_model_file(tmp_path):
 
 def test_world_training_writes_a_loadable_model_with_its_record(tmp_path):
     doc = train_world(tmp_path / "out", seed=1, steps=2)
-    assert doc["steps"] == 2 and doc["world"] == WORLD_VERSION
+    assert doc["steps"] == 2 and doc["world"] == WORLD_VERSION and doc["naming"] == 1.0
     assert model_info(tmp_path / "out" / "world-clip.safetensors")["seed"] == 1
     spec = ModelSpec(doc["config_file"], None, tmp_path / "out" / "world-clip.safetensors", "cpu")
     assert ClipModel.load(spec, tmp_path).dim == WORLD_CONFIG["embed_dim"]
+
+
+def test_world_training_from_the_cli_can_leave_out_the_naming_loss(tmp_path, capsys):
+    args = ["--home", str(tmp_path / "home"), "eval", "world", "train", "--steps", "1"]
+    assert main([*args, "--naming", "0", "--out", str(tmp_path / "out"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["naming"] == 0.0 and doc["steps"] == 1
+    assert model_info(tmp_path / "out" / "world-clip.safetensors")["naming"] == 0.0

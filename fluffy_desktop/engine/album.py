@@ -630,6 +630,11 @@ class Album:
         concept = self._learned(name)
         return concept, self._members(concept, self._concept_vector(concept))
 
+    def concept_ranking(self, name: str) -> list[tuple[Path, float]]:
+        """The library photos nearest the concept with their scores, best first: what its
+        album is cut from."""
+        return self._scored(self._concept_vector(self._learned(name)))
+
     def review(self, name: str, n: int = 10) -> list[Member]:
         """The n photos whose answer would help most: unanswered, nearest the threshold."""
         if n < 1:

@@ -4,6 +4,11 @@ Each of the eight kinds gets one held-out individual (a patterned one, so its qu
 The gallery holds every individual in every place, two same-kind look-alikes of each in every
 place (one shares the body colour, one the pattern and its colour), and random scenes. The
 shots are five more photos of each individual, in random places, sometimes with company.
+
+Tagging is measured on a larger set (`build_album_set`): the gallery gives each individual only
+six photos, and two review rounds of ten answers ask about most of them, leaving a handful to
+score. The album set adds, per individual, three more photos in every place (sometimes with
+company), two of each of two fresh look-alikes in every place, and more random scenes.
 """
 
 from __future__ import annotations
@@ -26,6 +31,9 @@ NAMES = ("Fluffy", "Rexo", "Tweety", "Cuppa", "Herbie", "Bouncy", "Fedora", "Sne
 SHOTS = 5
 RANDOM_SCENES = 60
 COMPANY = 0.3  # share of shots with a second thing in them
+ALBUM_PER_PLACE = 3  # the album set's extra photos of each individual in each place
+ALBUM_LOOK_ALIKE_PER_PLACE = 2
+ALBUM_RANDOM_SCENES = 120
 
 
 @dataclass(frozen=True)
@@ -82,12 +90,13 @@ def _stranger(rng: random.Random, avoid: set) -> Scene:
             return scene
 
 
-def _shot(individual: Individual, rng: random.Random) -> Scene:
+def _shot(individual: Individual, rng: random.Random, place: str | None = None) -> Scene:
+    """A photo of the individual (in a random place unless given), sometimes with company."""
     things = [individual]
     if rng.random() < COMPANY:
         kind = rng.choice([k for k in KINDS if k != individual.kind])
         things.append(random_individual(rng, kind, held_out=None))
-    return scene_of(things, rng.choice(PLACES), rng)
+    return scene_of(things, place or rng.choice(PLACES), rng)
 
 
 def build_world_set(seed: int) -> WorldSet:
@@ -110,20 +119,47 @@ def build_world_set(seed: int) -> WorldSet:
     return WorldSet(individuals, NAMES[: len(individuals)], shots, tuple(gallery), tuple(owners))
 
 
+@dataclass(frozen=True)
+class AlbumSet:
+    """More photos for measuring albums: scenes, and the individual each shows (or -1)."""
+
+    scenes: tuple[Scene, ...]
+    owners: tuple[int, ...]
+
+
+def build_album_set(world: WorldSet, seed: int) -> AlbumSet:
+    """The album set for a world's individuals: the same on every machine."""
+    rng = random.Random(f"fluffy-world-album/{seed}")
+    scenes: list[Scene] = []
+    owners: list[int] = []
+    for number, individual in enumerate(world.individuals):
+        for place in PLACES:
+            scenes += [_shot(individual, rng, place) for _ in range(ALBUM_PER_PLACE)]
+            owners += [number] * ALBUM_PER_PLACE
+        for other in look_alikes(individual, rng):
+            for place in PLACES:
+                scenes += [scene_of([other], place, rng) for _ in range(ALBUM_LOOK_ALIKE_PER_PLACE)]
+                owners += [-1] * ALBUM_LOOK_ALIKE_PER_PLACE
+    avoid = {individual.combination for individual in world.individuals}
+    scenes += [_stranger(rng, avoid) for _ in range(ALBUM_RANDOM_SCENES)]
+    owners += [-1] * ALBUM_RANDOM_SCENES
+    return AlbumSet(tuple(scenes), tuple(owners))
+
+
+def write_scenes(scenes: tuple[Scene, ...], folder: Path) -> list[Path]:
+    """One numbered PNG per scene in folder, in order."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = [folder / f"{position:04d}.png" for position in range(len(scenes))]
+    for path, scene in zip(paths, scenes, strict=True):
+        render(scene).image.save(path)
+    return paths
+
+
 def write_images(world: WorldSet, folder: Path) -> tuple[list[Path], list[list[Path]]]:
     """PNG files of the gallery and of each individual's shots: (gallery, shots per individual)."""
-    gallery_dir, shots_dir = folder / "gallery", folder / "shots"
-    gallery_dir.mkdir(parents=True, exist_ok=True)
-    gallery = []
-    for position, scene in enumerate(world.gallery):
-        path = gallery_dir / f"{position:04d}.png"
-        render(scene).image.save(path)
-        gallery.append(path)
-    shots = []
-    for name, scenes in zip(world.names, world.shots, strict=True):
-        (shots_dir / name).mkdir(parents=True, exist_ok=True)
-        paths = [shots_dir / name / f"{number}.png" for number in range(len(scenes))]
-        for path, scene in zip(paths, scenes, strict=True):
-            render(scene).image.save(path)
-        shots.append(paths)
+    gallery = write_scenes(world.gallery, folder / "gallery")
+    shots = [
+        write_scenes(scenes, folder / "shots" / name)
+        for name, scenes in zip(world.names, world.shots, strict=True)
+    ]
     return gallery, shots

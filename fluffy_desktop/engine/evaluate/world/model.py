@@ -7,6 +7,7 @@ records the world version and the config it was trained with, so a stale file is
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -25,6 +26,7 @@ from PIL import Image
 from safetensors.torch import save as save_tensors
 
 from fluffy_desktop.engine.concepts.store import header_metadata
+from fluffy_desktop.engine.evaluate.world.naming import naming_loss, naming_phrases, scene_labels
 from fluffy_desktop.engine.evaluate.world.scene import caption, random_scene, render
 from fluffy_desktop.engine.evaluate.world.things import WORLD_VERSION
 from fluffy_desktop.engine.home import atomic_write_bytes
@@ -49,6 +51,7 @@ class TrainSettings:
     weight_decay: float = 0.1
     warmup: int = 200
     seed: int = 0
+    naming: float = 1.0  # the naming loss's weight beside the CLIP loss (0: captions alone)
 
 
 def config_digest(config: dict = WORLD_CONFIG) -> str:
@@ -92,11 +95,12 @@ def _schedule(settings: TrainSettings) -> Callable[[int], float]:
     return factor
 
 
-Batch = tuple[torch.Tensor, torch.Tensor]
+Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
 
 
 class _Batches(torch.utils.data.IterableDataset[Batch]):
-    """Endless seeded batches of (pixels, caption tokens), drawn in a worker process."""
+    """Endless seeded batches of (pixels, caption tokens, naming labels), drawn in a worker
+    process."""
 
     def __init__(
         self,
@@ -112,18 +116,37 @@ class _Batches(torch.utils.data.IterableDataset[Batch]):
         while True:
             scenes = [random_scene(rng) for _ in range(self.size)]
             pixels = torch.stack([self.preprocess(render(scene).image) for scene in scenes])
-            yield pixels, self.tokenizer([caption(scene, rng) for scene in scenes])
+            labels = torch.tensor([scene_labels(scene) for scene in scenes])
+            yield pixels, self.tokenizer([caption(scene, rng) for scene in scenes]), labels
+
+
+def encode_text(model: Any, tokens: torch.Tensor) -> torch.Tensor:
+    """open_clip's `encode_text`, cut to the batch's longest text: the causal mask keeps the
+    padding after it from changing anything, and the cut saves a third of the text tower."""
+    length = int((tokens != 0).sum(dim=1).max())
+    tokens = tokens[:, :length]
+    x = model.token_embedding(tokens) + model.positional_embedding[:length]
+    x = model.ln_final(model.transformer(x, attn_mask=model.attn_mask[:length, :length]))
+    pooled = x[torch.arange(len(x)), tokens.argmax(dim=-1)]
+    projected: torch.Tensor = pooled @ model.text_projection
+    return projected
 
 
 def _step_loss(
-    model: Any, pixels: torch.Tensor, tokens: torch.Tensor
+    model: Any, batch: Batch, phrases: torch.Tensor, naming: float
 ) -> tuple[torch.Tensor, float]:
-    """The symmetric CLIP loss and the in-batch image→text accuracy."""
+    """The symmetric CLIP loss plus the weighted naming loss, and the in-batch image→text
+    accuracy."""
+    pixels, tokens, labels = batch
     images = F.normalize(model.encode_image(pixels), dim=-1)
-    texts = F.normalize(model.encode_text(tokens), dim=-1)
-    logits = model.logit_scale.exp() * images @ texts.T
+    texts = F.normalize(encode_text(model, tokens), dim=-1)
+    scale = model.logit_scale.exp()
+    logits = scale * images @ texts.T
     targets = torch.arange(len(pixels))
     loss = (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
+    if naming:
+        named = F.normalize(encode_text(model, phrases), dim=-1)
+        loss = loss + naming * naming_loss(images, named, labels, scale)
     accuracy = float((logits.argmax(dim=1) == targets).float().mean())
     return loss, accuracy
 
@@ -152,9 +175,10 @@ def train_world_model(
     )
     started, history = time.perf_counter(), []
     model.train()
-    for step, (pixels, tokens) in zip(range(settings.steps), batches, strict=False):
+    phrases = tokenizer(naming_phrases())
+    for step, batch in zip(range(settings.steps), batches, strict=False):
         check_cancel(cancel)
-        loss, accuracy = _step_loss(model, pixels, tokens)
+        loss, accuracy = _step_loss(model, batch, phrases, settings.naming)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -170,6 +194,7 @@ def train_world_model(
         "steps": settings.steps,
         "batch": settings.batch,
         "seed": settings.seed,
+        "naming": settings.naming,
         "loss_last": round(sum(h[0] for h in tail) / len(tail), 4),
         "accuracy_last": round(sum(h[1] for h in tail) / len(tail), 4),
         "seconds": round(time.perf_counter() - started, 1),
@@ -181,10 +206,19 @@ def train_world_model(
 
 
 def train_world(
-    folder: Path, seed: int = 0, steps: int | None = None, progress: Progress | None = None
+    folder: Path,
+    seed: int = 0,
+    steps: int | None = None,
+    naming: float | None = None,
+    progress: Progress | None = None,
 ) -> dict:
-    """`eval world train`: the model files' paths and the training record."""
-    settings = TrainSettings(seed=seed) if steps is None else TrainSettings(steps=steps, seed=seed)
+    """`eval world train`: the model files' paths and the training record (steps and naming
+    weight: the recipe's own when None)."""
+    settings = TrainSettings(seed=seed)
+    if steps is not None:
+        settings = dataclasses.replace(settings, steps=steps)
+    if naming is not None:
+        settings = dataclasses.replace(settings, naming=naming)
     info = train_world_model(Path(folder), settings, progress)
     config, weights = (
         Path(folder) / f"{MODEL_NAME}.json",

@@ -34,12 +34,16 @@ def format_world(doc: dict) -> str:
     )
     tagging = doc["tagging"]
     for stage in ("learned", "reviewed"):
-        values = tagging[stage]
+        values, best = tagging[stage], tagging["best_threshold"][stage]
         lines.append(
             f"  albums {stage:<9} precision {values['precision']:.2f}  recall "
-            f"{values['recall']:.2f}  F1 {values['f1']:.2f}"
+            f"{values['recall']:.2f}  F1 {values['f1']:.2f}  (at the best threshold: "
+            f"{best['f1']:.2f})"
         )
-    lines.append(f"  (reviewed: after {tagging['answers']} answers, on the photos not asked about)")
+    lines.append(
+        f"  (over {tagging['photos']} library photos; reviewed: after {tagging['answers']} "
+        "answers, on the photos not asked about)"
+    )
     lines.append(
         f"  palavra_init starts from {doc['init']}; learning took {doc['learn_seconds']:.2f} s "
         f"per concept ({doc['model']})"

@@ -172,7 +172,7 @@ def run_world(
         located = locate_quality(setup, progress)
         regions = regions_quality(setup, seed, progress)
         init = setup.album.concepts.get(setup.world.names[0]).settings.get("init")
-        tagging = tagging_quality(setup)  # last: its answers re-tune the concepts
+        tagging = tagging_quality(setup, seed, progress)  # last: its answers re-tune the concepts
     return {
         "dataset": "world",
         "queries": len(setup.world.individuals) * len(PLACES),

@@ -1,9 +1,11 @@
 """Tagging on the semantic world: how well each concept's album matches the truth.
 
-Measured once right after learning from five shots, then after REVIEW_ROUNDS rounds of
-REVIEW_SIZE answers given from the truth through `Album.review` and `Album.answer`, scoring
-only the gallery photos that were not answered. Precision, recall and F1 are in percent, from
-counts pooled over the individuals (micro-averaged).
+The album set (gallery.build_album_set) is indexed after the individuals were learned, as
+photos a user adds later, so the library holds the gallery and the album set: 24 photos of
+each individual among 660. Albums are measured over all of it once right after learning from
+five shots, then after REVIEW_ROUNDS rounds of REVIEW_SIZE answers given from the truth through
+`Album.review` and `Album.answer`, scoring only the photos that were not answered. Precision,
+recall and F1 are in percent, from counts pooled over the individuals (micro-averaged).
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from fluffy_desktop.engine.evaluate.world.gallery import build_album_set, write_scenes
+from fluffy_desktop.engine.tasks import Progress
+
 if TYPE_CHECKING:
     from fluffy_desktop.engine.evaluate.world.run import Setup
 
@@ -20,20 +25,40 @@ REVIEW_ROUNDS = 2
 REVIEW_SIZE = 10
 
 
-def _truth(setup: Setup, number: int) -> dict[Path, bool]:
-    """Each gallery photo (resolved path): whether it shows this individual."""
-    pairs = zip(setup.gallery, setup.world.owners, strict=True)
-    return {path.resolve(): owner == number for path, owner in pairs}
+Owners = dict[Path, int]  # each library photo (resolved): the individual it shows, or -1
 
 
-def album_counts(setup: Setup, number: int, answered: set[Path]) -> np.ndarray:
-    """(found, true, hits) of the individual's album over the unanswered gallery photos."""
+def add_album_set(setup: Setup, seed: int, progress: Progress) -> Owners:
+    """Draw and index the album set beside the gallery; the owner of every library photo."""
+    album_set = build_album_set(setup.world, seed)
+    folder = setup.gallery[0].parent.parent / "album"
+    paths = write_scenes(album_set.scenes, folder)
+    setup.album.index([folder], progress)
+    owners = dict(zip(setup.gallery, setup.world.owners, strict=True))
+    owners |= dict(zip(paths, album_set.owners, strict=True))
+    return {path.resolve(): owner for path, owner in owners.items()}
+
+
+def album_counts(setup: Setup, owners: Owners, number: int, answered: set[Path]) -> np.ndarray:
+    """(found, true, hits) of the individual's album over the unanswered library photos."""
     _, members = setup.album.concept_photos(setup.world.names[number])
-    gallery = _truth(setup, number)
-    scored = {p for p in gallery if p not in answered}
+    scored = {p for p in owners if p not in answered}
     found = {m.path.resolve() for m in members} & scored
-    truth = {p for p in scored if gallery[p]}
+    truth = {p for p in scored if owners[p] == number}
     return np.array([len(found), len(truth), len(found & truth)])
+
+
+def best_counts(setup: Setup, owners: Owners, number: int, answered: set[Path]) -> np.ndarray:
+    """(found, true, hits) over the unanswered library photos at the cut-off with the best F1,
+    chosen with the truth: what a perfect threshold would give with the concept's word."""
+    ranked = [path.resolve() for path, _ in setup.album.concept_ranking(setup.world.names[number])]
+    own = np.array([owners[p] == number for p in ranked if p in owners and p not in answered])
+    true = sum(owner == number for p, owner in owners.items() if p not in answered)
+    if not own.any():
+        return np.array([0, true, 0])
+    hits = np.cumsum(own)
+    best = int(np.argmax(2 * hits / (np.arange(1, len(own) + 1) + true)))
+    return np.array([best + 1, true, hits[best]])
 
 
 def scores(counts: np.ndarray) -> dict:
@@ -49,15 +74,14 @@ def scores(counts: np.ndarray) -> dict:
     }
 
 
-def review_from_truth(setup: Setup, number: int) -> set[Path]:
+def review_from_truth(setup: Setup, owners: Owners, number: int) -> set[Path]:
     """Answer REVIEW_ROUNDS rounds of review for one individual; the photos answered."""
-    truth = _truth(setup, number)
     answered: set[Path] = set()
     name = setup.world.names[number]
     for _ in range(REVIEW_ROUNDS):
         asked = [m.path.resolve() for m in setup.album.review(name, REVIEW_SIZE)]
-        yes = [p for p in asked if truth.get(p, False)]
-        no = [p for p in asked if not truth.get(p, False)]
+        yes = [p for p in asked if owners.get(p) == number]
+        no = [p for p in asked if owners.get(p) != number]
         if yes:
             setup.album.answer(name, yes, True)
         if no:
@@ -66,16 +90,22 @@ def review_from_truth(setup: Setup, number: int) -> set[Path]:
     return answered
 
 
-def tagging_quality(setup: Setup) -> dict:
+def tagging_quality(setup: Setup, seed: int, progress: Progress) -> dict:
     """Precision, recall and F1 (percent) pooled over the individuals: after learning, and on
-    the unanswered photos after the review rounds (an individual whose photos were all asked
-    about still counts, through the photos its album wrongly holds)."""
-    before, after = np.zeros(3, dtype=int), np.zeros(3, dtype=int)
+    the unanswered photos after the review rounds; the same at each concept's best cut-off
+    (the ceiling of any threshold); and the library's size."""
+    owners = add_album_set(setup, seed, progress)
+    counts = np.zeros((4, 3), dtype=int)  # learned, its best; reviewed, its best
     for number in range(len(setup.world.individuals)):
-        before += album_counts(setup, number, set())
-        after += album_counts(setup, number, review_from_truth(setup, number))
+        counts[0] += album_counts(setup, owners, number, set())
+        counts[1] += best_counts(setup, owners, number, set())
+        answered = review_from_truth(setup, owners, number)
+        counts[2] += album_counts(setup, owners, number, answered)
+        counts[3] += best_counts(setup, owners, number, answered)
     return {
-        "learned": scores(before),
-        "reviewed": scores(after),
+        "learned": scores(counts[0]),
+        "reviewed": scores(counts[2]),
+        "best_threshold": {"learned": scores(counts[1]), "reviewed": scores(counts[3])},
         "answers": REVIEW_ROUNDS * REVIEW_SIZE,
+        "photos": len(owners),
     }
