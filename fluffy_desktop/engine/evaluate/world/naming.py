@@ -49,7 +49,7 @@ def scene_labels(scene: Scene) -> list[int]:
         COLOUR_NAMES.index(thing.colour),
         PATTERNS.index(thing.pattern),
         NOUNS.index(PATTERN_NOUNS[thing.pattern]) if patterned else NONE,
-        COLOUR_NAMES.index(thing.pattern_colour) if thing.pattern_colour else NONE,
+        COLOUR_NAMES.index(thing.pattern_colour) if patterned else NONE,
     ]
 
 
