@@ -112,6 +112,11 @@ def _proof_parsers(commands) -> None:
         type=float,
         help="train: the naming loss's weight beside the CLIP loss (default 1; 0: captions only)",
     )
+    world.add_argument(
+        "--instances",
+        type=float,
+        help="train: the instance loss's weight (default 0: not in the recipe; 1 was tried)",
+    )
     world.add_argument("--ablations", action="store_true", help="stage-2 variants, one table")
     world.add_argument("--json", action="store_true")
 
@@ -473,7 +478,14 @@ def _eval_world(album, args) -> None:
     with TerminalProgress() as progress:
         if args.action == "train":
             out = args.out or album.home.root / "world"
-            doc = world.train_world(out, args.seed, args.steps, args.naming, progress)
+            doc = world.train_world(
+                out,
+                progress,
+                seed=args.seed,
+                steps=args.steps,
+                naming=args.naming,
+                instances=args.instances,
+            )
         elif args.action == "inverter":
             with type(album)(album.home.root, spec) as world_album:
                 doc = world.train_world_inverter(world_album, args.steps or 1000, 1024, progress)
