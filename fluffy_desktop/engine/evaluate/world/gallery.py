@@ -90,12 +90,21 @@ def _stranger(rng: random.Random, avoid: set) -> Scene:
             return scene
 
 
-def _shot(individual: Individual, rng: random.Random, place: str | None = None) -> Scene:
-    """A photo of the individual (in a random place unless given), sometimes with company."""
+def with_company(
+    individual: Individual, rng: random.Random, held_out: bool | None
+) -> list[Individual]:
+    """The individual, then (COMPANY of the time) a thing of another kind; held_out as in
+    `random_individual`."""
     things = [individual]
     if rng.random() < COMPANY:
         kind = rng.choice([k for k in KINDS if k != individual.kind])
-        things.append(random_individual(rng, kind, held_out=None))
+        things.append(random_individual(rng, kind, held_out))
+    return things
+
+
+def _shot(individual: Individual, rng: random.Random, place: str | None = None) -> Scene:
+    """A photo of the individual (in a random place unless given), sometimes with company."""
+    things = with_company(individual, rng, held_out=None)
     return scene_of(things, place or rng.choice(PLACES), rng)
 
 

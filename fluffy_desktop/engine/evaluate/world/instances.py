@@ -22,15 +22,10 @@ import random
 import torch
 import torch.nn.functional as F
 
-from fluffy_desktop.engine.evaluate.world.gallery import COMPANY, look_alikes
+from fluffy_desktop.engine.evaluate.world.gallery import look_alikes, with_company
 from fluffy_desktop.engine.evaluate.world.places import PLACES
 from fluffy_desktop.engine.evaluate.world.scene import Scene, scene_of
-from fluffy_desktop.engine.evaluate.world.things import (
-    KINDS,
-    Individual,
-    is_held_out,
-    random_individual,
-)
+from fluffy_desktop.engine.evaluate.world.things import Individual, is_held_out, random_individual
 
 GROUP = 4  # photos per group: two individuals, each in the same two places
 NO_OWNER = -1  # a photo outside every group: a rival only
@@ -49,11 +44,8 @@ def _photo(individual: Individual, place: str, rng: random.Random) -> Scene:
     """The individual in this place, sometimes with a training thing of another kind on
     either side of it (always on the same side would teach the model that a photo's identity
     is whatever stands on that side)."""
-    things = [individual]
-    if rng.random() < COMPANY:
-        kind = rng.choice([k for k in KINDS if k != individual.kind])
-        things.append(random_individual(rng, kind, held_out=False))
-        rng.shuffle(things)
+    things = with_company(individual, rng, held_out=False)
+    rng.shuffle(things)
     return scene_of(things, place, rng)
 
 
