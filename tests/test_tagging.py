@@ -53,7 +53,7 @@ def test_a_learned_concept_has_an_album_of_its_own_photos(world_home, tmp_path):
         auto = [m.path for m in members if m.state == "auto"]
         examples = [m for m in members if m.state == "example"]
     assert concept.threshold is not None and len(examples) == 5
-    # all six of its gallery photos, and few others (measured: 15 photos, 9 of them look-alikes)
+    # all six of its gallery photos, and few others (measured: 8 photos, no look-alike)
     assert owned(setup, auto) == 6 and len(auto) <= 18
 
 

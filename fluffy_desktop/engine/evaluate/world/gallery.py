@@ -93,12 +93,14 @@ def _stranger(rng: random.Random, avoid: set) -> Scene:
 def with_company(
     individual: Individual, rng: random.Random, held_out: bool | None
 ) -> list[Individual]:
-    """The individual, then (COMPANY of the time) a thing of another kind; held_out as in
-    `random_individual`."""
+    """The individual and, COMPANY of the time, a thing of another kind (held_out as in
+    `random_individual`), in random order from left to right: always on one side would let a
+    model that favours that side look better than it is."""
     things = [individual]
     if rng.random() < COMPANY:
         kind = rng.choice([k for k in KINDS if k != individual.kind])
         things.append(random_individual(rng, kind, held_out))
+        rng.shuffle(things)
     return things
 
 

@@ -44,9 +44,7 @@ def _photo(individual: Individual, place: str, rng: random.Random) -> Scene:
     """The individual in this place, sometimes with a training thing of another kind on
     either side of it (always on the same side would teach the model that a photo's identity
     is whatever stands on that side)."""
-    things = with_company(individual, rng, held_out=False)
-    rng.shuffle(things)
-    return scene_of(things, place, rng)
+    return scene_of(with_company(individual, rng, held_out=False), place, rng)
 
 
 def instance_group(rng: random.Random) -> list[Scene]:
