@@ -118,6 +118,11 @@ def _proof_parsers(commands) -> None:
         help="train: the instance loss's weight (default 0: not in the recipe; 1 was tried)",
     )
     world.add_argument("--ablations", action="store_true", help="stage-2 variants, one table")
+    world.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="how far one word fitted with the truth, and the photos themselves, can go",
+    )
     world.add_argument("--json", action="store_true")
 
     bench = commands.add_parser("bench", help="the speed suite")
@@ -492,6 +497,9 @@ def _eval_world(album, args) -> None:
         elif args.ablations:
             doc = world.run_ablations(args.seed, spec, album.home.inverters_dir, progress)
             return _emit(args, doc, lambda: print(world.format_ablations(doc)))
+        elif args.ceiling:
+            doc = world.run_ceiling(args.seed, spec, progress)
+            return _emit(args, doc, lambda: print(world.format_ceiling(doc)))
         else:
             doc = world.run_world(args.seed, spec, album.home.inverters_dir, progress=progress)
             return _emit(args, doc, lambda: print(world.format_world(doc)))

@@ -25,6 +25,7 @@ from fluffy_desktop.engine.evaluate.world.model import (
 from fluffy_desktop.engine.evaluate.world.places import PLACES
 from fluffy_desktop.engine.evaluate.world.run import world_spec
 from fluffy_desktop.engine.evaluate.world.scene import caption, random_scene, render
+from fluffy_desktop.engine.evaluate.world.tagging import best_cut
 from fluffy_desktop.engine.evaluate.world.things import (
     COLOURS,
     KINDS,
@@ -105,6 +106,13 @@ def test_evaluation_photos_with_company_show_the_individual_on_either_side():
         if len(scene.things) == 2
     )
     assert sides["left"] >= 15 and sides["right"] >= 15, sides
+
+
+def test_the_best_cut_of_a_ranking_is_where_f1_peaks():
+    ranked = np.array([True, True, False, True, False])
+    assert best_cut(ranked, 3).tolist() == [4, 3, 3]  # F1 6/7 after four photos
+    assert best_cut(ranked, 5).tolist() == [4, 5, 3]  # two more, ranked out of sight
+    assert best_cut(np.zeros(4, dtype=bool), 2).tolist() == [0, 2, 0]
 
 
 def test_every_thing_has_a_mask_where_it_was_drawn():

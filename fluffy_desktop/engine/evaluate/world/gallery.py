@@ -3,7 +3,8 @@
 Each of the eight kinds gets one held-out individual (a patterned one, so its quirk matters).
 The gallery holds every individual in every place, two same-kind look-alikes of each in every
 place (one shares the body colour, one the pattern and its colour), and random scenes. The
-shots are five more photos of each individual, in random places, sometimes with company.
+shots are five more photos of each individual, in random places, sometimes with company on
+either side.
 
 Tagging is measured on a larger set (`build_album_set`): the gallery gives each individual only
 six photos, and two review rounds of ten answers ask about most of them, leaving a handful to

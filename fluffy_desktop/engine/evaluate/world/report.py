@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fluffy_desktop.engine.evaluate.world.things import COLOURS, KINDS
 
+CEILING_COLUMNS = (("identity", 9), ("precision", 11), ("recall", 8), ("f1", 8))
+
 
 def format_world(doc: dict) -> str:
     """Metrics in percent: retrieval per method, identity precision, locate IoU."""
@@ -62,4 +64,19 @@ def format_ablations(doc: dict) -> str:
         lines.append(f"  {name:<28}{cells}{values['learn_seconds']:>11.2f}")
     base = ", ".join(f"{m} {v:.2f}" for m, v in doc["baselines_mrr"].items())
     lines.append(f"  baselines (MRR): {base}")
+    return "\n".join(lines)
+
+
+def format_ceiling(doc: dict) -> str:
+    """Each method on the gallery: identity precision@6 and the album at its best cut."""
+    lines = [
+        f"How far the model can go on the semantic world (seed {doc['seed']}): fitted on the "
+        f"album set ({doc['fitted_on']} photos), scored on the gallery ({doc['scored_on']}); "
+        "percent",
+        f"  {'method':<14}{'ident@6':>9}{'precision':>11}{'recall':>8}{'F1':>8}",
+    ]
+    for method, values in doc["methods"].items():
+        cells = "".join(f"{values[key]:>{width}.2f}" for key, width in CEILING_COLUMNS)
+        lines.append(f"  {method:<14}{cells}")
+    lines.append("  (albums at each individual's best cut-off, pooled over the individuals)")
     return "\n".join(lines)

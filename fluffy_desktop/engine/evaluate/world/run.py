@@ -62,11 +62,11 @@ class Setup:
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))
 
 
-def _gallery_vectors(album: Album, gallery: list[Path]) -> np.ndarray:
-    """The indexed vector of every gallery photo, in gallery order."""
+def indexed_vectors(album: Album, paths: list[Path]) -> np.ndarray:
+    """The indexed vector of each of these photos, in this order."""
     ids = album.catalog.vector_ids().tolist()
     by_path = {record.path.resolve(): pid for pid, record in album.catalog.photos_for(ids).items()}
-    order = [by_path[path.resolve()] for path in gallery]
+    order = [by_path[path.resolve()] for path in paths]
     return album.catalog.vectors_for(order)
 
 
@@ -82,7 +82,7 @@ def prepare(
     if inverters is not None and inverters.is_dir():
         shutil.copytree(inverters, album.home.inverters_dir, dirs_exist_ok=True)
     album.index([gallery[0].parent], progress)
-    return Setup(album, world, gallery, shots, _gallery_vectors(album, gallery))
+    return Setup(album, world, gallery, shots, indexed_vectors(album, gallery))
 
 
 @contextmanager

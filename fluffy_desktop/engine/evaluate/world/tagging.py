@@ -54,6 +54,12 @@ def best_counts(setup: Setup, owners: Owners, number: int, answered: set[Path]) 
     ranked = [path.resolve() for path, _ in setup.album.concept_ranking(setup.world.names[number])]
     own = np.array([owners[p] == number for p in ranked if p in owners and p not in answered])
     true = sum(owner == number for p, owner in owners.items() if p not in answered)
+    return best_cut(own, true)
+
+
+def best_cut(own: np.ndarray, true: int) -> np.ndarray:
+    """(found, true, hits) at the cut-off with the best F1 of a ranking: own[i] says whether
+    the i-th photo shows the individual; true counts all that do."""
     if not own.any():
         return np.array([0, true, 0])
     hits = np.cumsum(own)
