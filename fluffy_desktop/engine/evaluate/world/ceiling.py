@@ -32,6 +32,7 @@ FIT_TEMPERATURE = 0.05
 PROBE_STEPS = 300
 PROBE_LR = 0.05
 PROBE_DECAY = 1e-3
+PROBE_SCALE = 10.0  # photo embeddings are unit vectors: widen the probe's logits
 
 
 def fitted_word(
@@ -60,7 +61,7 @@ def probe(photos: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
     bias = torch.zeros(1, requires_grad=True)
     optimizer = torch.optim.Adam([weights, bias], lr=PROBE_LR)
     for _ in range(PROBE_STEPS):
-        logits = photos @ weights * 10 + bias
+        logits = photos @ weights * PROBE_SCALE + bias
         loss = F.binary_cross_entropy_with_logits(logits, own.float())
         loss = loss + PROBE_DECAY * (weights**2).sum()
         optimizer.zero_grad()
