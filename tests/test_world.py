@@ -23,6 +23,7 @@ from fluffy_desktop.engine.evaluate.world.model import (
     train_world,
 )
 from fluffy_desktop.engine.evaluate.world.places import PLACES
+from fluffy_desktop.engine.evaluate.world.report import format_ceiling
 from fluffy_desktop.engine.evaluate.world.run import world_spec
 from fluffy_desktop.engine.evaluate.world.scene import caption, random_scene, render
 from fluffy_desktop.engine.evaluate.world.tagging import best_cut
@@ -113,6 +114,18 @@ def test_the_best_cut_of_a_ranking_is_where_f1_peaks():
     assert best_cut(ranked, 3).tolist() == [4, 3, 3]  # F1 6/7 after four photos
     assert best_cut(ranked, 5).tolist() == [4, 5, 3]  # two more, ranked out of sight
     assert best_cut(np.zeros(4, dtype=bool), 2).tolist() == [0, 2, 0]
+
+
+def test_the_ceiling_table_shows_every_method_on_the_gallery():
+    row = {"identity": 87.5, "precision": 90.0, "recall": 93.75, "f1": 91.84}
+    methods = {m: dict(row) for m in ("app_word", "fitted_word", "probe", "mean_shot")}
+    methods["fitted_word"]["identity"] = 91.67
+    doc = {"seed": 2, "methods": methods, "fitted_on": 456, "scored_on": 204}
+    lines = format_ceiling(doc).splitlines()
+    assert "seed 2" in lines[0] and "456" in lines[0] and "204" in lines[0]
+    fitted = next(line.split() for line in lines if line.split()[:1] == ["fitted_word"])
+    assert fitted[1:] == ["91.67", "90.00", "93.75", "91.84"]
+    assert sum(line.split()[:1] == ["probe"] for line in lines) == 1
 
 
 def test_every_thing_has_a_mask_where_it_was_drawn():
