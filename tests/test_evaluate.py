@@ -16,7 +16,12 @@ from fluffy_desktop.engine.errors import FluffyError
 from fluffy_desktop.engine.evaluate import METHODS, format_table, run_pervl
 from fluffy_desktop.engine.evaluate import pervl as pervl_module
 from fluffy_desktop.engine.evaluate.dataset import load_pervl, slot_template
-from fluffy_desktop.engine.evaluate.metrics import ranks, retrieval_metrics
+from fluffy_desktop.engine.evaluate.metrics import (
+    by_score,
+    identity_precision,
+    ranks,
+    retrieval_metrics,
+)
 from fluffy_desktop.engine.evaluate.pervl import sample_shots
 
 GALLERY = 12  # gallery images g0..g11; g0..g5 have captions, g6..g11 are distractors
@@ -224,6 +229,15 @@ def test_ranks_and_metrics_from_known_scores():
     assert ranks(scores, np.array([0])).tolist() == [1]
     assert ranks(scores, np.array([1])).tolist() == [GALLERY]  # tied at 0 with ten others
     assert ranks(np.array([[0.2, 0.5, 0.5, 0.1]]), np.array([1])).tolist() == [2]
+
+
+def test_identity_precision_counts_own_photos_among_the_best_scored():
+    own = np.array([True, False, True, False])
+    scores = np.array([0.9, 0.8, 0.8, 0.1])
+    assert by_score(own, scores).tolist() == [True, False, True, False]
+    assert identity_precision(own, scores) == 0.5
+    assert identity_precision(own, np.array([0.1, 0.8, 0.0, 0.9])) == 0.0
+    assert identity_precision(own, np.array([0.9, 0.2, 0.95, 0.0])) == 1.0
 
 
 def test_table_names_units_and_starting_word(fake_run):

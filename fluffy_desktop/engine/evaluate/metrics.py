@@ -1,4 +1,4 @@
-"""Ranks of the correct answers, and MRR / Recall@k from them (in percent)."""
+"""Ranks of the correct answers, MRR / Recall@k from them (in percent), and identity precision."""
 
 from __future__ import annotations
 
@@ -30,3 +30,13 @@ def iou(found: np.ndarray, truth: np.ndarray) -> float:
     """Intersection over union of two boolean masks (1 when both are empty)."""
     union = np.logical_or(found, truth).sum()
     return float(np.logical_and(found, truth).sum() / union) if union else 1.0
+
+
+def by_score(own: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """own (which photos show the individual) reordered by descending score, ties in order."""
+    return np.asarray(own)[np.argsort(-np.asarray(scores), kind="stable")]
+
+
+def identity_precision(own: np.ndarray, scores: np.ndarray) -> float:
+    """The share of the k best-scored photos that show the individual (k: how many do)."""
+    return float(by_score(own, scores)[: int(np.sum(own))].mean())

@@ -20,7 +20,14 @@ import torch.nn.functional as F
 
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.concepts.learn import LearnSettings, kind_word
-from fluffy_desktop.engine.evaluate.world.run import Setup, indexed_vectors, learn_all, prepared
+from fluffy_desktop.engine.evaluate.metrics import by_score, identity_precision
+from fluffy_desktop.engine.evaluate.world.run import (
+    Setup,
+    indexed_vectors,
+    learn_all,
+    method_queries,
+    prepared,
+)
 from fluffy_desktop.engine.evaluate.world.tagging import add_album_set, best_cut, scores
 from fluffy_desktop.engine.query import parse_query
 from fluffy_desktop.engine.tasks import Progress, no_progress
@@ -70,23 +77,22 @@ def probe(photos: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
     return weights.detach()
 
 
-def _judged(photo_scores: torch.Tensor, own: torch.Tensor) -> tuple[float, np.ndarray]:
+def _judged(photo_scores: np.ndarray, own: np.ndarray) -> tuple[float, np.ndarray]:
     """Identity precision@k (k: the own photos) and (found, true, hits) at the best cut."""
-    ranked = own[torch.argsort(-photo_scores)]
-    true = int(own.sum())
-    return float(ranked[:true].float().mean()), best_cut(ranked.numpy(), true)
+    return identity_precision(own, photo_scores), best_cut(by_score(own, photo_scores), own.sum())
 
 
 def _queries(setup: Setup, number: int, photos: torch.Tensor, own: torch.Tensor) -> dict:
-    """Each method's vector for one individual (fitted on the album set's photos)."""
-    album, name = setup.album, setup.world.names[number]
-    kind = setup.world.individuals[number].kind
-    shots = np.stack([album.photo_vector(path) for path in setup.shots[number]])
+    """Each method's query vector for one individual: the app's word and the mean shot as
+    `eval world` makes them, the word and the probe fitted on the album set's photos."""
+    made = method_queries(setup, number, [""])
+    world = setup.world
+    name, kind = world.names[number], world.individuals[number].kind
     return {
-        "app_word": torch.as_tensor(album.query_vector(name)),
-        "fitted_word": fitted_word(album.clip(), name, kind, photos, own),
-        "probe": probe(photos, own),
-        "mean_shot": F.normalize(torch.as_tensor(shots).mean(dim=0), dim=0),
+        "app_word": made["palavra"][0],
+        "fitted_word": fitted_word(setup.album.clip(), name, kind, photos, own).numpy(),
+        "probe": probe(photos, own).numpy(),
+        "mean_shot": made["avgim"][0],
     }
 
 
@@ -103,16 +109,15 @@ def run_ceiling(
         in_gallery = {path.resolve() for path in setup.gallery}
         album_set = [path for path in owners if path not in in_gallery]
         photos = torch.as_tensor(indexed_vectors(setup.album, album_set)).float()
-        gallery = torch.as_tensor(setup.vectors).float()
         identity: dict[str, list[float]] = {method: [] for method in METHODS}
         counts = {method: np.zeros(3, dtype=int) for method in METHODS}
         individuals = len(setup.world.individuals)
         for number in range(individuals):
             progress("Fitting words with the truth", number, individuals)
             own = torch.as_tensor([owners[path] == number for path in album_set])
-            truth = torch.as_tensor(np.array(setup.world.owners) == number)
+            truth = np.array(setup.world.owners) == number
             for method, query in _queries(setup, number, photos, own).items():
-                precision, cut = _judged(gallery @ query.float(), truth)
+                precision, cut = _judged(setup.vectors @ query, truth)
                 identity[method].append(precision)
                 counts[method] += cut
         progress("Fitting words with the truth", individuals, individuals)

@@ -32,7 +32,7 @@ import torch
 from fluffy_desktop.engine.album import Album
 from fluffy_desktop.engine.clip import ModelSpec
 from fluffy_desktop.engine.concepts.learn import LearnSettings, kind_word
-from fluffy_desktop.engine.evaluate.metrics import ranks, retrieval_metrics
+from fluffy_desktop.engine.evaluate.metrics import identity_precision, ranks, retrieval_metrics
 from fluffy_desktop.engine.evaluate.pervl import METHODS, normalise
 from fluffy_desktop.engine.evaluate.world.gallery import WorldSet, build_world_set, write_images
 from fluffy_desktop.engine.evaluate.world.locating import locate_quality
@@ -97,7 +97,7 @@ def prepared(
             yield setup
 
 
-def _method_queries(setup: Setup, number: int, phrases: list[str]) -> dict[str, np.ndarray]:
+def method_queries(setup: Setup, number: int, phrases: list[str]) -> dict[str, np.ndarray]:
     """Each method's query vectors for one individual, one row per phrase ("" = alone)."""
     album, world = setup.album, setup.world
     name, kind = world.names[number], world.individuals[number].kind
@@ -140,12 +140,11 @@ def retrieval(setup: Setup) -> tuple[dict, dict]:
     targets = []
     owners = np.array(world.owners)
     for number in range(len(world.individuals)):
-        queries = _method_queries(setup, number, [*phrases, ""])
+        queries = method_queries(setup, number, [*phrases, ""])
         own = owners == number
         for method in METHODS:
             scores[method].append(queries[method][:-1] @ gallery.T)
-            top = np.argsort(-(gallery @ queries[method][-1]), kind="stable")[: int(own.sum())]
-            identity[method].append(float(own[top].mean()))
+            identity[method].append(identity_precision(own, gallery @ queries[method][-1]))
         targets += [world.target(number, place) for place in PLACES]
     target = np.array(targets)
     metrics = {m: retrieval_metrics(ranks(np.concatenate(scores[m]), target)) for m in METHODS}
