@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from fluffy_desktop.cli import main
+from fluffy_desktop.engine.concepts import views
 from fluffy_desktop.engine.errors import FluffyError
 from fluffy_desktop.engine.evaluate.world.model import shipped_model
 from fluffy_desktop.engine.evaluate.world.places import PLACES
@@ -169,3 +170,26 @@ def test_the_last_example_cannot_be_forgotten_and_a_stranger_is_not_one(world_ho
             album.forget("Fluffy", setup.gallery[0])
         assert [r["path"] for r in album.concepts.get("Fluffy").photos] == [str(shots[0])]
         assert album.concepts.get("Fluffy").word.equal(before.word)
+
+
+def test_answers_encode_views_of_only_the_photos_new_to_the_concept(
+    world_home, tmp_path, monkeypatch
+):
+    setup, home = world_home
+    own = [p for p, o in zip(setup.gallery, setup.world.owners, strict=True) if o == CAT]
+    encoded: list[int] = []
+    real = views.encode_views
+
+    def encode_views(clip, images, *args, **kwargs):
+        encoded.append(len(images))
+        return real(clip, images, *args, **kwargs)
+
+    monkeypatch.setattr(views, "encode_views", encode_views)
+    with copy_home(home, tmp_path / "home") as album:
+        album.answer("Fluffy", own[:1], True)  # the first answer since the album opened
+        first = list(encoded)
+        encoded.clear()
+        album.answer("Fluffy", own[1:2], True)
+        album.answer("Fluffy", own[2:3], False)
+    assert first == [5 + 1]  # the five examples and the "yes"; no "no" answers yet
+    assert encoded == [1, 1]

@@ -9,6 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +19,12 @@ from PIL import Image
 from fluffy_desktop.engine.catalog import Catalog, PhotoRecord, content_digest
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.concepts.inverter import Inverter, train_inverter
-from fluffy_desktop.engine.concepts.learn import LearnSettings, learn_concept
+from fluffy_desktop.engine.concepts.learn import LearnSettings, tune_word
 from fluffy_desktop.engine.concepts.names import is_ordinary_word, shadow_warning
 from fluffy_desktop.engine.concepts.prompts import concept_slot
 from fluffy_desktop.engine.concepts.relearn import RELEARNED, REUSED, UP_TO_DATE, RelearnReport
 from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
+from fluffy_desktop.engine.concepts.views import ViewCache, ViewPhoto
 from fluffy_desktop.engine.concepts.whereabouts import find_photos
 from fluffy_desktop.engine.errors import BadQuery, ConceptMismatch, FluffyError, PhotoUnreadable
 from fluffy_desktop.engine.home import Home, atomic_write_bytes, default_home
@@ -124,6 +126,7 @@ class Album:
         self._index: VectorIndex | None = None
         self._text_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
         self._concept_cache: dict[str, tuple[tuple[str, str, bytes], np.ndarray]] = {}
+        self._views = ViewCache()
         self._model_lock = threading.RLock()
         self._write_lock = threading.Lock()
 
@@ -467,26 +470,37 @@ class Album:
         """Tune the concept's word from its examples and answers (from `start`, else f_θ's
         guess or the kind word), then set its album's threshold; returns the learning stats."""
         clip = self.clip()
-        shots = [self._decode(path) for path in _present(concept.photos + concept.confirmed)]
-        negative_images = [self._decode(path) for path in _present(concept.negatives)]
+        shots = self._view_photos(concept.photos + concept.confirmed)
+        photos = shots + self._view_photos(concept.negatives)
+        encoded = self._views.views(clip, photos, settings, cancel, progress or no_progress)
+        rows = len(shots) * (settings.augmentations + 1)
+        views, negative_views = encoded[:rows], encoded[rows:]
         sample = self._library_sample()
         wants_guess = start is None and settings.use_inverter
-        word, stats = learn_concept(
+        word, stats = tune_word(
             clip,
             concept.kind,
-            shots,
-            negative_images,
-            Inverter.load(self.home.inverters_dir, clip.identity) if wants_guess else None,
-            None if sample is None else sample.mean(axis=0),
+            views,
+            negative_views,
+            start,
             settings,
-            progress or no_progress,
+            progress,
             cancel,
-            start=start,
+            library=None if sample is None else sample.mean(axis=0),
+            inverter=Inverter.load(self.home.inverters_dir, clip.identity) if wants_guess else None,
         )
         concept.word = word.detach().float().cpu()
         concept.settings = {**stats, "steps": settings.steps, "seed": settings.seed}
         concept.threshold = self._calibrated(concept, self._concept_vector(concept), sample)
         return stats
+
+    def _view_photos(self, refs: list[dict]) -> list[ViewPhoto]:
+        """The referenced photos on disk, for the view cache (keyed by content digest)."""
+        return [
+            ViewPhoto(ref["digest"], partial(self._decode, path), path.stat().st_mtime_ns)
+            for path, ref in ((Path(r["path"]), r) for r in refs)
+            if path.is_file()
+        ]
 
     def _retune(
         self, concept: Concept, progress: Progress | None, cancel: threading.Event | None

@@ -5,6 +5,7 @@ from __future__ import annotations
 INDEX_SHARE = 0.9  # indexing at least this share of raw encoding speed
 RECALL = 0.98
 LEARN_SECONDS = 10.0
+ANSWER_SECONDS = 3.0
 LOCATE_MS = 300.0
 COLD_START_SECONDS = 3.0  # at up to 100k vectors
 SEARCH_RSS_MB = 3 * 1024  # 3 GB (in the MiB that peak memory is counted in), up to 1M vectors
@@ -57,6 +58,11 @@ def format_bench(doc: dict) -> str:
             "learning a concept",
             f"{doc['learn_seconds']:.1f} s",
             f"target ≤ {LEARN_SECONDS:.0f} s  {_verdict(doc['learn_seconds'] <= LEARN_SECONDS)}",
+        ),
+        (
+            "review answer",
+            f"{doc['answer_seconds']:.1f} s",
+            f"target ≤ {ANSWER_SECONDS:.0f} s  {_verdict(doc['answer_seconds'] <= ANSWER_SECONDS)}",
         ),
         (
             "locate p50 / p95",

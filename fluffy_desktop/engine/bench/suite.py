@@ -43,6 +43,7 @@ BENCH_KEYS = (
     "query_ms_p95",
     "recall_at_10",
     "learn_seconds",
+    "answer_seconds",
     "locate_ms_p50",
     "locate_ms_p95",
     "peak_rss_mb",
@@ -82,6 +83,7 @@ SCENES = (
 PHRASINGS = ("a {} {}", "a photo of a {} {}")
 CONCEPT = ("Benchy", "cat")
 LEARN_SHOTS = 5
+ANSWERED = 3  # review answers timed after learning: two "yes" at once, then one "no"
 WARM_QUERIES = 10
 TIMED_QUERIES = 200
 LOCATE_PHOTOS = 10  # timed `locate` calls, one photo each (after one warm-up)
@@ -191,6 +193,17 @@ def query_times(album: Album, progress: Progress) -> list[float]:
     return times
 
 
+def answer_time(album: Album, photos: list[Path], progress: Progress) -> float:
+    """Seconds from a review answer to the updated album (the slower of two "yes" photos at
+    once and one "no"), right after learning, as in the app's review."""
+    progress("Timing review answers", 0, 2)
+    confirmed = album.answer(CONCEPT[0], photos[:2], True)
+    progress("Timing review answers", 1, 2)
+    rejected = album.answer(CONCEPT[0], photos[2:], False)
+    progress("Timing review answers", 2, 2)
+    return max(confirmed["seconds"], rejected["seconds"])
+
+
 def locate_times(album: Album, photos: list[Path], progress: Progress) -> list[float]:
     """Milliseconds of `locate` for the learned concept, each on a photo of the library
     (decoding and the photo-sized mask included)."""
@@ -224,6 +237,7 @@ def measure_album(
     _, learn_seconds = _timed(
         lambda: album.learn(*CONCEPT, photos[:LEARN_SHOTS], progress=progress)
     )
+    answer_seconds = answer_time(album, photos[LEARN_SHOTS : LEARN_SHOTS + ANSWERED], progress)
     located = locate_times(album, photos, progress)
     ids, all_vectors, library = _fill_index(album, vectors, progress)
     times = query_times(album, progress)
@@ -234,6 +248,7 @@ def measure_album(
         "query_ms_p95": round(float(np.percentile(times, 95)), 2),
         "recall_at_10": round(index_recall(album, ids, all_vectors, library), 4),
         "learn_seconds": round(learn_seconds, 2),
+        "answer_seconds": round(answer_seconds, 2),
         "locate_ms_p50": round(float(np.percentile(located, 50)), 1),
         "locate_ms_p95": round(float(np.percentile(located, 95)), 1),
         "n_vectors": len(album.vector_index()),
@@ -252,9 +267,10 @@ def run_bench(
 
     The photos are kept in workdir for the next run; the album home is deleted afterwards.
     """
-    if photos < LEARN_SHOTS or vectors < photos:
+    if photos < LEARN_SHOTS + ANSWERED or vectors < photos:
         raise FluffyError(
-            f"the bench needs at least {LEARN_SHOTS} photos and at least as many vectors as "
+            f"the bench needs at least {LEARN_SHOTS + ANSWERED} photos and at least as many "
+            "vectors as "
             f"photos (got --photos {photos}, --vectors {vectors})"
         )
     progress = progress or no_progress

@@ -17,15 +17,14 @@ The first term alone pulls the word toward everything the shots share, and much 
 shared by every photo (the modality gap); contrasting with the average photo keeps what sets
 these shots apart, which is what ranking a library needs.
 
-The image tower is frozen, so the views (random resized crops and flips) are encoded once;
-each step is one batched, truncated text-tower forward and backward over a rotating subset of
-the templates (step s takes templates s·k … s·k + k − 1, modulo their number).
+The image tower is frozen, so the views (random resized crops and flips, `views.py`) are
+encoded once, and the app keeps them for the next re-tune; each step is one batched, truncated
+text-tower forward and backward over a rotating subset of the templates (step s takes
+templates s·k … s·k + k − 1, modulo their number).
 """
 
 from __future__ import annotations
 
-import math
-import random
 import threading
 import time
 from collections.abc import Sequence
@@ -40,9 +39,8 @@ from fluffy_desktop.engine.clip import ClipModel
 from fluffy_desktop.engine.concepts.inverter import Inverter
 from fluffy_desktop.engine.concepts.prompts import LEARN_TEMPLATES, concept_slot, fill
 from fluffy_desktop.engine.concepts.store import BadConcept
+from fluffy_desktop.engine.concepts.views import encode_views
 from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
-
-ENCODE_BATCH = 32
 
 
 @dataclass(frozen=True)
@@ -62,40 +60,6 @@ class LearnSettings:
     min_crop: float = 0.5  # smallest crop, as a fraction of the photo's area
     loss: str = "views"  # which shot term: "views", "paper" or "both" (see SHOT_TERMS)
     use_inverter: bool = True  # start from f_θ's guess when the model has an inverter
-
-
-def augment(image: Image.Image, rng: random.Random, min_crop: float) -> Image.Image:
-    """A random resized crop (area ≥ min_crop, aspect 3:4 to 4:3), flipped half the time."""
-    width, height = image.size
-    area = width * height * rng.uniform(min_crop, 1.0)
-    aspect = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
-    crop_w = max(1, min(width, round(math.sqrt(area * aspect))))
-    crop_h = max(1, min(height, round(math.sqrt(area / aspect))))
-    left, top = rng.randint(0, width - crop_w), rng.randint(0, height - crop_h)
-    view = image.crop((left, top, left + crop_w, top + crop_h))
-    return view.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if rng.random() < 0.5 else view
-
-
-def encode_views(
-    clip: ClipModel,
-    images: Sequence[Image.Image],
-    settings: LearnSettings,
-    rng: random.Random,
-    cancel: threading.Event | None = None,
-) -> torch.Tensor:
-    """Normalised embeddings (on the model's device) of each photo followed by its augmented
-    views: photo i itself is row i × (settings.augmentations + 1)."""
-    views = []
-    for image in images:
-        views.append(image)
-        views += [augment(image, rng, settings.min_crop) for _ in range(settings.augmentations)]
-    chunks = []
-    for start in range(0, len(views), ENCODE_BATCH):
-        check_cancel(cancel)
-        chunks.append(torch.from_numpy(clip.encode_images(views[start : start + ENCODE_BATCH])))
-    if not chunks:
-        return torch.empty(0, clip.dim, device=clip.device)
-    return torch.cat(chunks).to(clip.device)
 
 
 def kind_word(clip: ClipModel, kind: str) -> torch.Tensor:
@@ -205,22 +169,55 @@ def learn_word(
     library: np.ndarray | None = None,
     inverter: Inverter | None = None,
 ) -> tuple[torch.Tensor, dict]:
-    """Tune a word for "<kind> *" from the shots; returns it (CPU float32) and stats.
-
-    It starts from `init` when given, else from the inverter's guess at the shots'
-    embeddings (those encoded for the views) when there is an inverter, else from the kind
-    word. `library`: the mean embedding of the user's photos (see the module docstring).
-    """
+    """`tune_word` from photos given as images: their views are drawn by position."""
     if not shots:
         raise BadConcept("give at least one photo of the concept")
     progress = progress or no_progress
+    keys = [f"shot {i}" for i in range(len(shots))] + [
+        f"negative {i}" for i in range(len(negatives))
+    ]
+    encoded = encode_views(clip, [*shots, *negatives], keys, settings, cancel, progress)
+    rows = len(shots) * (settings.augmentations + 1)
+    views, negative_views = encoded[:rows], encoded[rows:]
+    return tune_word(
+        clip,
+        kind,
+        views,
+        negative_views,
+        init,
+        settings,
+        progress,
+        cancel,
+        library=library,
+        inverter=inverter,
+    )
+
+
+def tune_word(
+    clip: ClipModel,
+    kind: str,
+    views: torch.Tensor,
+    negative_views: torch.Tensor,
+    init: torch.Tensor | None = None,
+    settings: LearnSettings = LearnSettings(),
+    progress: Progress | None = None,
+    cancel: threading.Event | None = None,
+    *,
+    library: np.ndarray | None = None,
+    inverter: Inverter | None = None,
+) -> tuple[torch.Tensor, dict]:
+    """Tune a word for "<kind> *" from the shots' encoded views (`views.encode_views`);
+    returns it (CPU float32) and stats.
+
+    It starts from `init` when given, else from the inverter's guess at the shots'
+    embeddings when there is an inverter, else from the kind word. `library`: the mean
+    embedding of the user's photos (see the module docstring).
+    """
+    if not len(views):
+        raise BadConcept("give at least one photo of the concept")
+    progress = progress or no_progress
     started = time.perf_counter()
-    rng = random.Random(settings.seed)
-    progress("Looking at the photos", 0, 1)
-    views = encode_views(clip, shots, settings, rng, cancel)
-    negative_views = encode_views(clip, negatives, settings, rng, cancel)
     contrast = _contrast(negative_views, library if settings.library_contrast else None)
-    progress("Looking at the photos", 1, 1)
     tokens = clip.tokenize([fill(t, concept_slot(kind)) for t in settings.templates])
     with torch.no_grad():
         super_word = settings.super_concept or kind
@@ -262,9 +259,10 @@ def learn_concept(
     *,
     start: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, dict]:
-    """Stage 2 as the app runs it, for the app and for every evaluation: from `start` when
-    given (re-tuning), else f_θ's first guess when there is an inverter, else the kind word;
-    the library's average photo is a contrast when there is a library."""
+    """Stage 2 as the app runs it, from photos given as images (the evaluations that hold
+    images; the app keeps its photos' views in a `ViewCache` and calls `tune_word`): from
+    `start` when given (re-tuning), else f_θ's first guess when there is an inverter, else the
+    kind word; the library's average photo is a contrast when there is a library."""
     return learn_word(
         clip,
         kind,

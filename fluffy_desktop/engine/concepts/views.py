@@ -1,0 +1,134 @@
+"""The views a concept learns from: each photo and its augmented copies, encoded by the model.
+
+A photo's views depend on the photo alone: its crops come from a generator seeded with the
+photo's key (its content digest in the app). So `ViewCache` can keep them, and re-tuning a
+concept after answers encodes only the photos that are new to it, while the word it learns is
+the same as with nothing kept.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import torch
+from PIL import Image
+
+from fluffy_desktop.engine.clip import ClipModel
+from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
+
+if TYPE_CHECKING:
+    from fluffy_desktop.engine.concepts.learn import LearnSettings
+
+ENCODE_BATCH = 32
+LOOKING = "Looking at the photos"  # the progress stage of encoding views
+KEPT_PHOTOS = 4096  # about 25 MB of views for ViT-B/32 with two augmentations
+
+
+def augment(image: Image.Image, rng: random.Random, min_crop: float) -> Image.Image:
+    """A random resized crop (area ≥ min_crop, aspect 3:4 to 4:3), flipped half the time."""
+    width, height = image.size
+    area = width * height * rng.uniform(min_crop, 1.0)
+    aspect = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
+    crop_w = max(1, min(width, round(math.sqrt(area * aspect))))
+    crop_h = max(1, min(height, round(math.sqrt(area / aspect))))
+    left, top = rng.randint(0, width - crop_w), rng.randint(0, height - crop_h)
+    view = image.crop((left, top, left + crop_w, top + crop_h))
+    return view.transpose(Image.Transpose.FLIP_LEFT_RIGHT) if rng.random() < 0.5 else view
+
+
+def photo_views(image: Image.Image, key: str, settings: LearnSettings) -> list[Image.Image]:
+    """The photo itself, then settings.augmentations crops drawn from a generator seeded
+    with the settings' seed and the photo's key."""
+    rng = random.Random(f"{settings.seed}/{key}")
+    crops = [augment(image, rng, settings.min_crop) for _ in range(settings.augmentations)]
+    return [image, *crops]
+
+
+def encode_views(
+    clip: ClipModel,
+    images: Sequence[Image.Image],
+    keys: Sequence[str],
+    settings: LearnSettings,
+    cancel: threading.Event | None = None,
+    progress: Progress = no_progress,
+) -> torch.Tensor:
+    """Normalised embeddings (on the model's device) of each photo followed by its augmented
+    views: photo i itself is row i × (settings.augmentations + 1)."""
+    views = [
+        view
+        for image, key in zip(images, keys, strict=True)
+        for view in photo_views(image, key, settings)
+    ]
+    chunks = []
+    for start in range(0, len(views), ENCODE_BATCH):
+        check_cancel(cancel)
+        progress(LOOKING, start, len(views))
+        chunks.append(torch.from_numpy(clip.encode_images(views[start : start + ENCODE_BATCH])))
+    progress(LOOKING, len(views), len(views))
+    if not chunks:
+        return torch.empty(0, clip.dim, device=clip.device)
+    return torch.cat(chunks).to(clip.device)
+
+
+@dataclass(frozen=True)
+class ViewPhoto:
+    """A photo to encode views of: its key (content digest), how to decode it, and when its
+    file last changed (a photo edited in place is encoded again)."""
+
+    key: str
+    load: Callable[[], Image.Image]
+    stamp: int = 0
+
+    @property
+    def ident(self) -> tuple[str, int]:
+        return self.key, self.stamp
+
+
+class ViewCache:
+    """Encoded views of the photos concepts learned from, per model and settings, the most
+    recently used `limit` photos kept (thread-safe)."""
+
+    def __init__(self, limit: int = KEPT_PHOTOS):
+        self.limit = limit
+        self._kept: OrderedDict[tuple, torch.Tensor] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def views(
+        self,
+        clip: ClipModel,
+        photos: Sequence[ViewPhoto],
+        settings: LearnSettings,
+        cancel: threading.Event | None = None,
+        progress: Progress = no_progress,
+    ) -> torch.Tensor:
+        """`encode_views` of the photos, encoding only those not kept (all new photos are
+        decoded before any progress is reported, so an unreadable one fails first)."""
+        where = (clip.identity, settings.seed, settings.augmentations, settings.min_crop)
+        with self._lock:
+            found = {
+                p.ident: self._kept[(*where, p.ident)]
+                for p in photos
+                if (*where, p.ident) in self._kept
+            }
+        new = list({p.ident: p for p in photos if p.ident not in found}.values())
+        if new:
+            images = [p.load() for p in new]
+            rows = encode_views(clip, images, [p.key for p in new], settings, cancel, progress)
+            per_photo = settings.augmentations + 1
+            for i, photo in enumerate(new):
+                found[photo.ident] = rows[i * per_photo : (i + 1) * per_photo].cpu()
+        with self._lock:
+            for ident, rows in found.items():
+                self._kept[(*where, ident)] = rows
+                self._kept.move_to_end((*where, ident))
+            while len(self._kept) > self.limit:
+                self._kept.popitem(last=False)
+        if not photos:
+            return torch.empty(0, clip.dim, device=clip.device)
+        return torch.cat([found[p.ident] for p in photos]).to(clip.device)
