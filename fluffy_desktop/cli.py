@@ -117,6 +117,11 @@ def _proof_parsers(commands) -> None:
         type=float,
         help="train: the instance loss's weight (default 0: not in the recipe; 1 was tried)",
     )
+    world.add_argument(
+        "--named",
+        type=int,
+        help="train: photos of named things per batch, captioned by name (default 0)",
+    )
     world.add_argument("--ablations", action="store_true", help="stage-2 variants, one table")
     world.add_argument(
         "--ceiling",
@@ -490,6 +495,7 @@ def _eval_world(album, args) -> None:
                 steps=args.steps,
                 naming=args.naming,
                 instances=args.instances,
+                named=args.named,
             )
         elif args.action == "inverter":
             with type(album)(album.home.root, spec) as world_album:

@@ -166,7 +166,7 @@ def test_the_world_model_loads_like_any_model_file(tmp_path):
 def test_world_training_writes_a_loadable_model_with_its_record(tmp_path):
     doc = train_world(tmp_path / "out", seed=1, steps=2)
     assert doc["steps"] == 2 and doc["world"] == WORLD_VERSION and doc["naming"] == 1.0
-    assert doc["instances"] == 0.0 and doc["groups"] == 0
+    assert doc["instances"] == 0.0 and doc["groups"] == 0 and doc["named"] == 0
     assert model_info(tmp_path / "out" / "world-clip.safetensors")["seed"] == 1
     spec = ModelSpec(doc["config_file"], None, tmp_path / "out" / "world-clip.safetensors", "cpu")
     assert ClipModel.load(spec, tmp_path).dim == WORLD_CONFIG["embed_dim"]
@@ -176,9 +176,9 @@ def test_world_training_from_the_cli_can_swap_the_naming_loss_for_the_instance_l
     tmp_path, capsys
 ):
     args = ["--home", str(tmp_path / "home"), "eval", "world", "train", "--steps", "1"]
-    swap = ["--naming", "0", "--instances", "1"]
+    swap = ["--naming", "0", "--instances", "1", "--named", "16"]
     assert main([*args, *swap, "--out", str(tmp_path / "out"), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["naming"] == 0.0 and doc["instances"] == 1.0 and doc["steps"] == 1
     info = model_info(tmp_path / "out" / "world-clip.safetensors")
-    assert (info["naming"], info["instances"], info["groups"]) == (0.0, 1.0, 32)
+    assert (info["naming"], info["instances"], info["groups"], info["named"]) == (0.0, 1.0, 32, 16)

@@ -32,6 +32,7 @@ from fluffy_desktop.engine.evaluate.world.instances import (
     instance_group,
     instance_loss,
 )
+from fluffy_desktop.engine.evaluate.world.named import named_photo
 from fluffy_desktop.engine.evaluate.world.naming import naming_loss, naming_phrases, scene_labels
 from fluffy_desktop.engine.evaluate.world.scene import caption, random_scene, render
 from fluffy_desktop.engine.evaluate.world.things import WORLD_VERSION
@@ -62,6 +63,7 @@ class TrainSettings:
     # adopted (README, "Tried: an instance loss")
     instances: float = 0.0
     groups: int = 32  # instance groups per batch, GROUP photos each, when instances is on
+    named: int = 0  # photos of named things per batch, captioned by name (named.py; 0: none)
 
     @property
     def batch_groups(self) -> int:
@@ -115,7 +117,8 @@ Batch = tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]
 
 class _Batches(torch.utils.data.IterableDataset[Batch]):
     """Endless seeded batches of (pixels, caption tokens, naming labels, instance owners), drawn
-    in a worker process: `groups` instance groups first, then random scenes."""
+    in a worker process: `groups` instance groups first, then `named` photos of named things,
+    then random scenes."""
 
     def __init__(
         self,
@@ -132,11 +135,14 @@ class _Batches(torch.utils.data.IterableDataset[Batch]):
         owners = torch.tensor(group_owners(groups, others))
         while True:
             scenes = [scene for _ in range(groups) for scene in instance_group(rng)]
-            scenes += [random_scene(rng) for _ in range(others)]
+            named = [named_photo(rng) for _ in range(self.settings.named)]
+            scenes += [scene for scene, _ in named]
+            scenes += [random_scene(rng) for _ in range(others - len(named))]
             pixels = torch.stack([self.preprocess(render(scene).image) for scene in scenes])
             labels = torch.tensor([scene_labels(scene) for scene in scenes])
-            tokens = self.tokenizer([caption(scene, rng) for scene in scenes])
-            yield pixels, tokens, labels, owners
+            texts = [caption(scene, rng) for scene in scenes]
+            texts[groups * GROUP : groups * GROUP + len(named)] = [text for _, text in named]
+            yield pixels, self.tokenizer(texts), labels, owners
 
 
 def encode_text(model: Any, tokens: torch.Tensor) -> torch.Tensor:
@@ -219,6 +225,7 @@ def train_world_model(
         "naming": settings.naming,
         "instances": settings.instances,
         "groups": settings.batch_groups,
+        "named": settings.named,
         "loss_last": round(sum(h[0] for h in tail) / len(tail), 4),
         "accuracy_last": round(sum(h[1] for h in tail) / len(tail), 4),
         "seconds": round(time.perf_counter() - started, 1),

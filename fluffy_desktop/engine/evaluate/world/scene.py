@@ -103,7 +103,8 @@ def random_scene(rng: random.Random, held_out: bool | None = False) -> Scene:
 
 
 # --- captions ---------------------------------------------------------------------------------
-def _article(phrase: str) -> str:
+def with_article(phrase: str) -> str:
+    """The phrase after "a" or "an"."""
     return f"{'an' if phrase[:1] in 'aeiou' else 'a'} {phrase}"
 
 
@@ -128,21 +129,21 @@ def caption(scene: Scene, rng: random.Random) -> str:
     phrases = [thing_phrase(placed.individual, rng) for placed in scene.things]
     where = PLACE_PHRASES[scene.place]
     if len(phrases) == 2:
-        pair = f"{_article(phrases[0])} and {_article(phrases[1])}"
+        pair = f"{with_article(phrases[0])} and {with_article(phrases[1])}"
         templates = [
             f"{pair} {where}",
             f"a photo of {pair} {where}",
             pair,
-            f"{_article(phrases[0])} next to {_article(phrases[1])}",
+            f"{with_article(phrases[0])} next to {with_article(phrases[1])}",
         ]
         return rng.choices(templates, [4, 2, 2, 1])[0]
     thing = phrases[0]
     templates = [
-        f"{_article(thing)} {where}",
-        f"a photo of {_article(thing)} {where}",
+        f"{with_article(thing)} {where}",
+        f"a photo of {with_article(thing)} {where}",
         f"{thing} {where}",
-        f"a photo of {_article(thing)}",
-        _article(thing),
-        f"{where}, {_article(thing)}",
+        f"a photo of {with_article(thing)}",
+        with_article(thing),
+        f"{where}, {with_article(thing)}",
     ]
     return rng.choices(templates, [5, 3, 3, 2, 1, 1])[0]
