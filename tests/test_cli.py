@@ -161,7 +161,7 @@ def test_learn_then_search_with_the_concept(fluffy, tiny_env, library):
     assert set(learned) == {"name", "kind", "photos", "steps", "seconds"}
     assert (learned["name"], learned["kind"], learned["photos"]) == ("Fluffy", "cat", 3)
     shown = as_json(fluffy(tiny_env, "concepts", "show", "Fluffy", "--json"))
-    assert shown["settings"]["library_contrast"]  # learned against the indexed library
+    assert not shown["settings"]["library_contrast"]  # the paper's stage 2, by default
 
     listed = as_json(fluffy(tiny_env, "concepts", "list", "--json"))
     assert [{k: c[k] for k in ("name", "kind", "photos")} for c in listed] == [

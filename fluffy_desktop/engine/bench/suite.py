@@ -201,7 +201,7 @@ def answer_time(album: Album, photos: list[Path], progress: Progress) -> float:
     progress("Timing review answers", 1, 2)
     rejected = album.answer(CONCEPT[0], photos[2:], False)
     progress("Timing review answers", 2, 2)
-    return max(confirmed["seconds"], rejected["seconds"])
+    return float(max(confirmed["seconds"], rejected["seconds"]))
 
 
 def locate_times(album: Album, photos: list[Path], progress: Progress) -> list[float]:

@@ -10,12 +10,12 @@ the same template holding the super-concept (default: the kind), x a view of a s
   lost identity precision on two seeds of three and nothing beat the default beyond the
   spread across seeds (README, "Measuring quality");
 * each concept prompt prefers the mean shot m̄ to what the concept is not, n: the user's
-  negative photos and (Fluffy's addition, `library_contrast`) the library's average photo:
+  negative photos (and, with `library_contrast`, the library's average photo):
   `negative_weight` · mean over templates of −log softmax([C_j·m̄, C_j·n₁, …] / τ)[0].
 
-The first term alone pulls the word toward everything the shots share, and much of that is
-shared by every photo (the modality gap); contrasting with the average photo keeps what sets
-these shots apart, which is what ranking a library needs.
+The library contrast is off, as in the paper: it was meant to keep the word from what every
+photo shares (the modality gap), but on the semantic test world it did not beat the paper's
+stage 2 on any seed (README, "Stage-2 choices").
 
 The image tower is frozen, so the views (random resized crops and flips, `views.py`) are
 encoded once, and the app keeps them for the next re-tune; each step is one batched, truncated
@@ -56,7 +56,7 @@ class LearnSettings:
     templates_per_step: int = 4  # a rotating subset, batched in one text-tower call
     seed: int = 0
     negative_weight: float = 1.0
-    library_contrast: bool = True  # contrast with the library's average photo, when given
+    library_contrast: bool = False  # contrast with the library's average photo, when given
     min_crop: float = 0.5  # smallest crop, as a fraction of the photo's area
     loss: str = "views"  # which shot term: "views", "paper" or "both" (see SHOT_TERMS)
     use_inverter: bool = True  # start from f_θ's guess when the model has an inverter
@@ -262,7 +262,8 @@ def learn_concept(
     """Stage 2 as the app runs it, from photos given as images (the evaluations that hold
     images; the app keeps its photos' views in a `ViewCache` and calls `tune_word`): from
     `start` when given (re-tuning), else f_θ's first guess when there is an inverter, else the
-    kind word; the library's average photo is a contrast when there is a library."""
+    kind word; the library's average photo is a contrast when there is a library and the
+    settings ask for it."""
     return learn_word(
         clip,
         kind,

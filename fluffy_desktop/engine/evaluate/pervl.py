@@ -73,8 +73,8 @@ def concept_vectors(
     """Each method's query vectors (len(queries) × dim) for one concept's captions, and the
     learned word.
 
-    `library`: the gallery's mean embedding, which stage 2 contrasts as the app contrasts
-    the user's library (the same `learn_concept` path the app runs)."""
+    `library`: the gallery's mean embedding, standing for the user's library as in the app
+    (stage 2 contrasts with it only when the settings turn the library contrast on)."""
     shot_vectors = clip.encode_images(shots)
     average = normalise(shot_vectors.mean(axis=0))
     text = clip.encode_texts([fill(q.template, kind) for q in queries])

@@ -28,7 +28,7 @@ VARIANTS: dict[str, dict] = {
     "default": {},
     "loss=paper": {"loss": "paper"},
     "loss=both": {"loss": "both"},
-    "no library contrast": {"library_contrast": False},
+    "library contrast": {"library_contrast": True},
     "kind-word init": {"use_inverter": False},
     "steps=10": {"steps": 10},
     "steps=10, kind-word init": {"steps": 10, "use_inverter": False},

@@ -42,7 +42,7 @@ def named_things() -> tuple[NamedThing, ...]:
     """The world's named things: the same on every machine, whatever the training seed."""
     rng = random.Random("fluffy-world-named")
     taken = {name.casefold() for name in NAMES}
-    things = []
+    things: list[NamedThing] = []
     while len(things) < POOL:
         name = _name(rng)
         if name not in taken:

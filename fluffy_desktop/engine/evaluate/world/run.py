@@ -1,9 +1,9 @@
 """`fluffy eval world`: personal retrieval measured on the semantic test world.
 
 Everything goes through the app's own path: the gallery is indexed by `Album.index` in a fresh
-home, each held-out individual is learned from its five shots by `Album.learn` (library contrast
-included, and the inverter when the user's home has one for this model), and queries run
-through `Album.query_vector`. Queries are personal and in context, "⟨Name⟩ on the beach": the
+home, each held-out individual is learned from its five shots by `Album.learn` (starting from
+the inverter when the user's home has one for this model), and queries run through
+`Album.query_vector`. Queries are personal and in context, "⟨Name⟩ on the beach": the
 individual's own photo in that place is the single right answer, so its photos elsewhere and
 its look-alikes in that place are misses, as in PerVL.
 
