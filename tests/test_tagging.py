@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fluffy_desktop.cli import main
+from fluffy_desktop.engine.album import Album
 from fluffy_desktop.engine.concepts import views
 from fluffy_desktop.engine.errors import FluffyError
 from fluffy_desktop.engine.evaluate.world.model import shipped_model
 from fluffy_desktop.engine.evaluate.world.places import PLACES
+from fluffy_desktop.engine.evaluate.world.run import world_spec
 from fluffy_desktop.engine.evaluate.world.scene import render, scene_of
 from fluffy_desktop.engine.tagging import (
     SHARE,
@@ -186,10 +189,12 @@ def test_answers_encode_views_of_only_the_photos_new_to_the_concept(
 
     monkeypatch.setattr(views, "encode_views", encode_views)
     with copy_home(home, tmp_path / "home") as album:
-        album.answer("Fluffy", own[:1], True)  # the first answer since the album opened
-        first = list(encoded)
-        encoded.clear()
+        album.answer("Fluffy", own[:1], True)  # the examples' views were kept when learning
         album.answer("Fluffy", own[1:2], True)
         album.answer("Fluffy", own[2:3], False)
-    assert first == [5 + 1]  # the five examples and the "yes"; no "no" answers yet
-    assert encoded == [1, 1]
+    assert encoded == [1, 1, 1]
+    shutil.rmtree(tmp_path / "home" / "views")  # as a home from before views were kept
+    encoded.clear()
+    with Album(tmp_path / "home", world_spec("cpu")) as album:
+        album.answer("Fluffy", own[3:4], True)
+    assert encoded == [5 + 3 + 1]  # the examples, the three answers and the new "yes"

@@ -63,3 +63,20 @@ def test_an_edited_photo_another_seed_or_a_full_cache_encodes_again(tiny_clip, m
     cache.views(tiny_clip, [view_photo("b", 1)], SETTINGS)
     assert calls == [PER_PHOTO] * 3
     assert cache.views(tiny_clip, [], SETTINGS).shape == (0, tiny_clip.dim)
+
+
+def test_views_kept_on_disk_serve_the_next_start_and_a_damaged_file_is_ignored(
+    tiny_clip, tmp_path, monkeypatch
+):
+    calls = counting(monkeypatch, tiny_clip)
+    photos = [view_photo("a", 0), view_photo("b", 1)]
+    first = ViewCache(tmp_path).views(tiny_clip, photos, SETTINGS)
+    calls.clear()
+    again = ViewCache(tmp_path).views(tiny_clip, photos, SETTINGS)  # a restart
+    assert calls == [] and torch.equal(first, again)
+    (file,) = tmp_path.iterdir()
+    file.write_bytes(b"not a safetensors file")
+    ViewCache(tmp_path).views(tiny_clip, photos, SETTINGS)
+    assert calls == [2 * PER_PHOTO]  # encoded again, and the file written anew
+    ViewCache(tmp_path).views(tiny_clip, photos, SETTINGS)
+    assert calls == [2 * PER_PHOTO]

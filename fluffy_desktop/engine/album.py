@@ -126,7 +126,7 @@ class Album:
         self._index: VectorIndex | None = None
         self._text_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
         self._concept_cache: dict[str, tuple[tuple[str, str, bytes], np.ndarray]] = {}
-        self._views = ViewCache()
+        self._views = ViewCache(self.home.views_dir)
         self._model_lock = threading.RLock()
         self._write_lock = threading.Lock()
 

@@ -51,6 +51,11 @@ class Home:
         return self.root / "models"
 
     @property
+    def views_dir(self) -> Path:
+        """Encoded views of the photos concepts learned from (concepts/views.py)."""
+        return self.root / "views"
+
+    @property
     def log_file(self) -> Path:
         """The current log (engine/logs.py); older ones beside it end in .1, .2."""
         return self.root / "logs" / "fluffy.log"

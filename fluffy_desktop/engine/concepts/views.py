@@ -3,23 +3,33 @@
 A photo's views depend on the photo alone: its crops come from a generator seeded with the
 photo's key (its content digest in the app). So `ViewCache` can keep them, and re-tuning a
 concept after answers encodes only the photos that are new to it, while the word it learns is
-the same as with nothing kept.
+the same as with nothing kept. The app keeps them on disk too (one safetensors file per model
+in the home's views/ folder), so the first answer after a restart, or from the command line,
+is as quick; a file that cannot be read is ignored and written again.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import math
 import random
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
 from PIL import Image
+from safetensors import SafetensorError
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save as save_tensors
 
 from fluffy_desktop.engine.clip import ClipModel
+from fluffy_desktop.engine.errors import FluffyError
+from fluffy_desktop.engine.home import atomic_write_bytes
 from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
 
 if TYPE_CHECKING:
@@ -28,6 +38,7 @@ if TYPE_CHECKING:
 ENCODE_BATCH = 32
 LOOKING = "Looking at the photos"  # the progress stage of encoding views
 KEPT_PHOTOS = 4096  # about 25 MB of views for ViT-B/32 with two augmentations
+log = logging.getLogger(__name__)
 
 
 def augment(image: Image.Image, rng: random.Random, min_crop: float) -> Image.Image:
@@ -90,14 +101,66 @@ class ViewPhoto:
         return self.key, self.stamp
 
 
-class ViewCache:
-    """Encoded views of the photos concepts learned from, per model and settings, the most
-    recently used `limit` photos kept (thread-safe)."""
+Kept = tuple[int, int, float, str, int]  # seed, augmentations, min_crop, key, stamp
 
-    def __init__(self, limit: int = KEPT_PHOTOS):
-        self.limit = limit
-        self._kept: OrderedDict[tuple, torch.Tensor] = OrderedDict()
+
+def _name(kept: Kept) -> str:
+    """A kept photo's tensor name in the model's file."""
+    return "|".join(str(part) for part in kept)
+
+
+def _kept(name: str) -> Kept:
+    seed, augmentations, min_crop, key, stamp = name.split("|")
+    return int(seed), int(augmentations), float(min_crop), key, int(stamp)
+
+
+class ViewCache:
+    """Encoded views of the photos concepts learned from, per model and settings: the most
+    recently used `limit` photos, in memory and, when given a folder, on disk (thread-safe)."""
+
+    def __init__(self, folder: Path | None = None, limit: int = KEPT_PHOTOS):
+        self.folder, self.limit = folder, limit
+        self._kept: OrderedDict[tuple[str, Kept], torch.Tensor] = OrderedDict()
+        self._read: set[str] = set()  # the models whose file was read
         self._lock = threading.Lock()
+
+    def _file(self, identity: str) -> Path | None:
+        if self.folder is None:
+            return None
+        digest = hashlib.blake2b(identity.encode(), digest_size=8).hexdigest()
+        return self.folder / f"{digest}.safetensors"
+
+    def _read_file(self, identity: str) -> None:
+        """Load the model's kept views once (under the lock); an unreadable file is ignored."""
+        file = self._file(identity)
+        if file is None or identity in self._read:
+            return
+        self._read.add(identity)
+        try:
+            tensors = load_tensors(file.read_bytes())
+            kept = {(identity, _kept(name)): rows for name, rows in tensors.items()}
+        except FileNotFoundError:
+            return
+        except (OSError, SafetensorError, ValueError) as exc:
+            log.warning("ignoring the view cache %s: %s", file, exc)
+            return
+        for key, rows in kept.items():
+            if rows.ndim == 2 and rows.dtype == torch.float32 and len(rows) == key[1][1] + 1:
+                self._kept.setdefault(key, rows)
+
+    def _write_file(self, identity: str) -> None:
+        """Save the model's kept views (under the lock); a home that cannot be written only
+        costs the next start some encoding."""
+        file = self._file(identity)
+        if file is None:
+            return
+        rows = {
+            _name(key[1]): v.contiguous() for key, v in self._kept.items() if key[0] == identity
+        }
+        try:
+            atomic_write_bytes(file, save_tensors(rows))
+        except FluffyError as exc:
+            log.warning("cannot keep the views on disk: %s", exc)
 
     def views(
         self,
@@ -109,12 +172,13 @@ class ViewCache:
     ) -> torch.Tensor:
         """`encode_views` of the photos, encoding only those not kept (all new photos are
         decoded before any progress is reported, so an unreadable one fails first)."""
-        where = (clip.identity, settings.seed, settings.augmentations, settings.min_crop)
+        identity, dim = clip.identity, clip.dim
+        where = (settings.seed, settings.augmentations, settings.min_crop)
         with self._lock:
+            self._read_file(identity)
+            kept = {p.ident: self._kept.get((identity, (*where, *p.ident))) for p in photos}
             found = {
-                p.ident: self._kept[(*where, p.ident)]
-                for p in photos
-                if (*where, p.ident) in self._kept
+                i: rows for i, rows in kept.items() if rows is not None and rows.shape[1] == dim
             }
         new = list({p.ident: p for p in photos if p.ident not in found}.values())
         if new:
@@ -125,10 +189,12 @@ class ViewCache:
                 found[photo.ident] = rows[i * per_photo : (i + 1) * per_photo].cpu()
         with self._lock:
             for ident, rows in found.items():
-                self._kept[(*where, ident)] = rows
-                self._kept.move_to_end((*where, ident))
+                self._kept[(identity, (*where, *ident))] = rows
+                self._kept.move_to_end((identity, (*where, *ident)))
             while len(self._kept) > self.limit:
                 self._kept.popitem(last=False)
+            if new:
+                self._write_file(identity)
         if not photos:
             return torch.empty(0, clip.dim, device=clip.device)
         return torch.cat([found[p.ident] for p in photos]).to(clip.device)
