@@ -18,6 +18,7 @@ from fluffy_desktop.engine.concepts.wordsets import BadTrainingData, word_pairs
 from fluffy_desktop.engine.errors import Cancelled, ConceptMismatch
 from fluffy_desktop.engine.resources import resource
 from tests.test_learn import photos
+from tests.test_views import counting
 
 CLASSES = {"fluffy": "orange cat", "rex": "blue dog", "mug": "green mug", "ball": "pink ball"}
 HELD_OUT = "lamp"  # a thing the inverter never saw in training
@@ -71,14 +72,7 @@ def test_learning_from_an_inverter_encodes_each_shot_once(tiny_clip, trained, mo
     settings = LearnSettings(steps=3)
     guess = inverter.predict(tiny_clip.encode_images(shots))
     expected, _ = learn_word(tiny_clip, "cat", shots, init=guess, settings=settings)
-    encoded: list[int] = []
-    real_encode = tiny_clip.encode_images
-
-    def counting_encode(images):
-        encoded.append(len(images))
-        return real_encode(images)
-
-    monkeypatch.setattr(tiny_clip, "encode_images", counting_encode)
+    encoded = counting(monkeypatch, tiny_clip)
     word, stats = learn_concept(tiny_clip, "cat", shots, inverter=inverter, settings=settings)
     assert sum(encoded) == len(shots) * (settings.augmentations + 1)
     assert stats["init"] == "inverter"

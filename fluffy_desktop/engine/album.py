@@ -24,7 +24,7 @@ from fluffy_desktop.engine.concepts.names import is_ordinary_word, shadow_warnin
 from fluffy_desktop.engine.concepts.prompts import concept_slot
 from fluffy_desktop.engine.concepts.relearn import RELEARNED, REUSED, UP_TO_DATE, RelearnReport
 from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
-from fluffy_desktop.engine.concepts.views import ViewCache, ViewPhoto
+from fluffy_desktop.engine.concepts.views import ViewCache, ViewPhoto, split_views
 from fluffy_desktop.engine.concepts.whereabouts import find_photos
 from fluffy_desktop.engine.errors import BadQuery, ConceptMismatch, FluffyError, PhotoUnreadable
 from fluffy_desktop.engine.home import Home, atomic_write_bytes, default_home
@@ -473,8 +473,7 @@ class Album:
         shots = self._view_photos(concept.photos + concept.confirmed)
         photos = shots + self._view_photos(concept.negatives)
         encoded = self._views.views(clip, photos, settings, cancel, progress or no_progress)
-        rows = len(shots) * (settings.augmentations + 1)
-        views, negative_views = encoded[:rows], encoded[rows:]
+        views, negative_views = split_views(encoded, len(shots), settings)
         sample = self._library_sample()
         wants_guess = start is None and settings.use_inverter
         word, stats = tune_word(

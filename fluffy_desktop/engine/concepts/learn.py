@@ -39,7 +39,7 @@ from fluffy_desktop.engine.clip import ClipModel
 from fluffy_desktop.engine.concepts.inverter import Inverter
 from fluffy_desktop.engine.concepts.prompts import LEARN_TEMPLATES, concept_slot, fill
 from fluffy_desktop.engine.concepts.store import BadConcept
-from fluffy_desktop.engine.concepts.views import encode_views
+from fluffy_desktop.engine.concepts.views import encode_views, split_views
 from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
 
 
@@ -177,8 +177,7 @@ def learn_word(
         f"negative {i}" for i in range(len(negatives))
     ]
     encoded = encode_views(clip, [*shots, *negatives], keys, settings, cancel, progress)
-    rows = len(shots) * (settings.augmentations + 1)
-    views, negative_views = encoded[:rows], encoded[rows:]
+    views, negative_views = split_views(encoded, len(shots), settings)
     return tune_word(
         clip,
         kind,

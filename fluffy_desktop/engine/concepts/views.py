@@ -87,6 +87,14 @@ def encode_views(
     return torch.cat(chunks).to(clip.device)
 
 
+def split_views(
+    encoded: torch.Tensor, shots: int, settings: LearnSettings
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The shots' rows and the negatives' rows of views encoded for shots, then negatives."""
+    rows = shots * (settings.augmentations + 1)
+    return encoded[:rows], encoded[rows:]
+
+
 @dataclass(frozen=True)
 class ViewPhoto:
     """A photo to encode views of: its key (content digest), how to decode it, and when its
