@@ -122,6 +122,16 @@ def _proof_parsers(commands) -> None:
         type=int,
         help="train: photos of named things per batch, captioned by name (default 0)",
     )
+    world.add_argument(
+        "--positions",
+        choices=["learnable", "sin_cos_2d"],
+        help="train: the vision tower's position embeddings (default learnable)",
+    )
+    world.add_argument(
+        "--patch-dropout",
+        type=float,
+        help="train: share of patches dropped from each training photo (default 0)",
+    )
     world.add_argument("--ablations", action="store_true", help="stage-2 variants, one table")
     world.add_argument(
         "--ceiling",
@@ -496,6 +506,8 @@ def _eval_world(album, args) -> None:
                 naming=args.naming,
                 instances=args.instances,
                 named=args.named,
+                positions=args.positions,
+                patch_dropout=args.patch_dropout,
             )
         elif args.action == "inverter":
             with type(album)(album.home.root, spec) as world_album:

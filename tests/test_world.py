@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from fluffy_desktop.cli import main
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
@@ -167,9 +169,39 @@ def test_world_training_writes_a_loadable_model_with_its_record(tmp_path):
     doc = train_world(tmp_path / "out", seed=1, steps=2)
     assert doc["steps"] == 2 and doc["world"] == WORLD_VERSION and doc["naming"] == 1.0
     assert doc["instances"] == 0.0 and doc["groups"] == 0 and doc["named"] == 0
+    assert (doc["positions"], doc["patch_dropout"]) == ("learnable", 0.0)
+    assert json.loads(Path(doc["config_file"]).read_text()) == WORLD_CONFIG
+    assert doc["config"] == config_digest()
     assert model_info(tmp_path / "out" / "world-clip.safetensors")["seed"] == 1
     spec = ModelSpec(doc["config_file"], None, tmp_path / "out" / "world-clip.safetensors", "cpu")
     assert ClipModel.load(spec, tmp_path).dim == WORLD_CONFIG["embed_dim"]
+
+
+def test_world_training_can_fix_the_positions_and_drop_patches(tmp_path, capsys):
+    args = ["--home", str(tmp_path / "home"), "eval", "world", "train", "--steps", "1"]
+    tried = ["--positions", "sin_cos_2d", "--patch-dropout", "0.5", "--out", str(tmp_path / "out")]
+    assert main([*args, *tried, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["positions"], doc["patch_dropout"]) == ("sin_cos_2d", 0.5)
+    config = json.loads(Path(doc["config_file"]).read_text())
+    assert config["vision_cfg"] == {
+        **WORLD_CONFIG["vision_cfg"],
+        "pos_embed_type": "sin_cos_2d",
+        "patch_dropout": 0.5,
+    }
+    assert doc["config"] == config_digest(config) != config_digest()
+    spec = ModelSpec(doc["config_file"], None, Path(doc["weights_file"]), "cpu")
+    clip = ClipModel.load(spec, tmp_path)
+    photo = Image.new("RGB", (64, 64), (200, 40, 40))
+    assert np.array_equal(clip.encode_images([photo]), clip.encode_images([photo]))
+
+
+def test_world_training_refuses_a_patch_dropout_of_one_and_writes_nothing(tmp_path, capsys):
+    args = ["--home", str(tmp_path / "home"), "eval", "world", "train", "--steps", "1"]
+    assert main([*args, "--patch-dropout", "1", "--out", str(tmp_path / "out")]) == 2
+    message = "fluffy: error: --patch-dropout must be at least 0 and below 1"
+    assert capsys.readouterr().err.strip() == message
+    assert not (tmp_path / "out").exists()
 
 
 def test_world_training_from_the_cli_can_swap_the_naming_loss_for_the_instance_loss(

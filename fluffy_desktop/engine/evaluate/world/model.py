@@ -26,6 +26,7 @@ from PIL import Image
 from safetensors.torch import save as save_tensors
 
 from fluffy_desktop.engine.concepts.store import header_metadata
+from fluffy_desktop.engine.errors import FluffyError
 from fluffy_desktop.engine.evaluate.world.instances import (
     GROUP,
     group_owners,
@@ -42,7 +43,7 @@ from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
 
 MODEL_NAME = "world-clip"
 INFO_KEY = "fluffy-world-model"
-WORLD_CONFIG = {
+WORLD_CONFIG: dict[str, Any] = {
     "embed_dim": 128,
     "vision_cfg": {"image_size": 64, "layers": 4, "width": 128, "head_width": 32, "patch_size": 8},
     "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 128, "heads": 4, "layers": 3},
@@ -64,11 +65,25 @@ class TrainSettings:
     instances: float = 0.0
     groups: int = 32  # instance groups per batch, GROUP photos each, when instances is on
     named: int = 0  # photos of named things per batch, captioned by name (named.py; 0: none)
+    # the vision tower's position embeddings: "learnable" or fixed "sin_cos_2d"; with
+    # patch_dropout, tried and not adopted (README, "Tried: fixed positions and patch dropout")
+    positions: str = "learnable"
+    patch_dropout: float = 0.0  # share of patches dropped from each training photo
 
     @property
     def batch_groups(self) -> int:
         """Instance groups in each batch: none when the instance loss is off."""
         return self.groups if self.instances else 0
+
+
+def world_config(settings: TrainSettings) -> dict:
+    """WORLD_CONFIG with the settings' vision-tower choices; the same dict for the defaults."""
+    vision = dict(WORLD_CONFIG["vision_cfg"])
+    if settings.positions != "learnable":
+        vision["pos_embed_type"] = settings.positions
+    if settings.patch_dropout:
+        vision["patch_dropout"] = settings.patch_dropout
+    return {**WORLD_CONFIG, "vision_cfg": vision}
 
 
 def config_digest(config: dict = WORLD_CONFIG) -> str:
@@ -189,7 +204,8 @@ def train_world_model(
     progress = progress or no_progress
     folder.mkdir(parents=True, exist_ok=True)
     config_path = folder / f"{MODEL_NAME}.json"
-    atomic_write_bytes(config_path, json.dumps(WORLD_CONFIG, indent=2).encode())
+    config = world_config(settings)
+    atomic_write_bytes(config_path, json.dumps(config, indent=2).encode())
     open_clip.add_model_config(config_path)
     torch.manual_seed(settings.seed)
     model, _, preprocess = open_clip.create_model_and_transforms(MODEL_NAME, pretrained=None)
@@ -218,7 +234,7 @@ def train_world_model(
     tail = history[-50:]
     info = {
         "world": WORLD_VERSION,
-        "config": config_digest(),
+        "config": config_digest(config),
         "steps": settings.steps,
         "batch": settings.batch,
         "seed": settings.seed,
@@ -226,6 +242,8 @@ def train_world_model(
         "instances": settings.instances,
         "groups": settings.batch_groups,
         "named": settings.named,
+        "positions": settings.positions,
+        "patch_dropout": settings.patch_dropout,
         "loss_last": round(sum(h[0] for h in tail) / len(tail), 4),
         "accuracy_last": round(sum(h[1] for h in tail) / len(tail), 4),
         "seconds": round(time.perf_counter() - started, 1),
@@ -236,11 +254,15 @@ def train_world_model(
     return info
 
 
-def train_world(folder: Path, progress: Progress | None = None, **overrides: float | None) -> dict:
+def train_world(
+    folder: Path, progress: Progress | None = None, **overrides: float | str | None
+) -> dict:
     """`eval world train`: the model files' paths and the training record. overrides: any of
-    TrainSettings' fields (seed, steps, naming, instances…); None keeps the recipe's own."""
+    TrainSettings' fields (seed, steps, naming, positions…); None keeps the recipe's own."""
     chosen: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     settings = dataclasses.replace(TrainSettings(), **chosen)
+    if not 0 <= settings.patch_dropout < 1:
+        raise FluffyError("--patch-dropout must be at least 0 and below 1")
     info = train_world_model(Path(folder), settings, progress)
     config, weights = (
         Path(folder) / f"{MODEL_NAME}.json",
