@@ -8,10 +8,12 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from fluffy_desktop.cli import main
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
+from fluffy_desktop.engine.errors import FluffyError
 from fluffy_desktop.engine.evaluate.world.gallery import (
     build_album_set,
     build_world_set,
@@ -19,6 +21,7 @@ from fluffy_desktop.engine.evaluate.world.gallery import (
 )
 from fluffy_desktop.engine.evaluate.world.model import (
     WORLD_CONFIG,
+    TrainSettings,
     config_digest,
     model_info,
     shipped_model,
@@ -202,6 +205,8 @@ def test_world_training_refuses_a_patch_dropout_of_one_and_writes_nothing(tmp_pa
     message = "fluffy: error: --patch-dropout must be at least 0 and below 1"
     assert capsys.readouterr().err.strip() == message
     assert not (tmp_path / "out").exists()
+    with pytest.raises(FluffyError, match="--patch-dropout"):
+        TrainSettings(patch_dropout=-0.1)
 
 
 def test_world_training_from_the_cli_can_swap_the_naming_loss_for_the_instance_loss(

@@ -70,6 +70,10 @@ class TrainSettings:
     positions: str = "learnable"
     patch_dropout: float = 0.0  # share of patches dropped from each training photo
 
+    def __post_init__(self) -> None:
+        if not 0 <= self.patch_dropout < 1:
+            raise FluffyError("--patch-dropout must be at least 0 and below 1")
+
     @property
     def batch_groups(self) -> int:
         """Instance groups in each batch: none when the instance loss is off."""
@@ -261,8 +265,6 @@ def train_world(
     TrainSettings' fields (seed, steps, naming, positions…); None keeps the recipe's own."""
     chosen: dict[str, Any] = {k: v for k, v in overrides.items() if v is not None}
     settings = dataclasses.replace(TrainSettings(), **chosen)
-    if not 0 <= settings.patch_dropout < 1:
-        raise FluffyError("--patch-dropout must be at least 0 and below 1")
     info = train_world_model(Path(folder), settings, progress)
     config, weights = (
         Path(folder) / f"{MODEL_NAME}.json",
