@@ -107,6 +107,7 @@ def _proof_parsers(commands) -> None:
     world.add_argument("--seed", type=int, default=0)
     world.add_argument("--steps", type=int, help="training steps (train and inverter)")
     world.add_argument("--out", type=Path, help="where train writes the model (default: home)")
+    world.add_argument("--batch", type=int, help="train: photos per step (default 128)")
     world.add_argument(
         "--naming",
         type=float,
@@ -125,12 +126,12 @@ def _proof_parsers(commands) -> None:
     world.add_argument(
         "--positions",
         choices=["learnable", "sin_cos_2d"],
-        help="train: the vision tower's position embeddings (default learnable)",
+        help="train: the vision tower's position embeddings (default sin_cos_2d)",
     )
     world.add_argument(
         "--patch-dropout",
         type=float,
-        help="train: share of patches dropped from each training photo (default 0)",
+        help="train: share of patches dropped from each training photo (default 0.5)",
     )
     world.add_argument("--ablations", action="store_true", help="stage-2 variants, one table")
     world.add_argument(
@@ -503,6 +504,7 @@ def _eval_world(album, args) -> None:
                 progress,
                 seed=args.seed,
                 steps=args.steps,
+                batch=args.batch,
                 naming=args.naming,
                 instances=args.instances,
                 named=args.named,

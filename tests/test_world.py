@@ -172,7 +172,7 @@ def test_world_training_writes_a_loadable_model_with_its_record(tmp_path):
     doc = train_world(tmp_path / "out", seed=1, steps=2)
     assert doc["steps"] == 2 and doc["world"] == WORLD_VERSION and doc["naming"] == 1.0
     assert doc["instances"] == 0.0 and doc["groups"] == 0 and doc["named"] == 0
-    assert (doc["positions"], doc["patch_dropout"]) == ("learnable", 0.0)
+    assert (doc["positions"], doc["patch_dropout"]) == ("sin_cos_2d", 0.5)
     assert json.loads(Path(doc["config_file"]).read_text()) == WORLD_CONFIG
     assert doc["config"] == config_digest()
     assert model_info(tmp_path / "out" / "world-clip.safetensors")["seed"] == 1
@@ -180,17 +180,17 @@ def test_world_training_writes_a_loadable_model_with_its_record(tmp_path):
     assert ClipModel.load(spec, tmp_path).dim == WORLD_CONFIG["embed_dim"]
 
 
-def test_world_training_can_fix_the_positions_and_drop_patches(tmp_path, capsys):
+def test_world_training_can_learn_the_positions_and_keep_every_patch(tmp_path, capsys):
     args = ["--home", str(tmp_path / "home"), "eval", "world", "train", "--steps", "1"]
-    tried = ["--positions", "sin_cos_2d", "--patch-dropout", "0.5", "--out", str(tmp_path / "out")]
-    assert main([*args, *tried, "--json"]) == 0
+    tried = ["--positions", "learnable", "--patch-dropout", "0", "--out", str(tmp_path / "out")]
+    assert main([*args, *tried, "--batch", "8", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert (doc["positions"], doc["patch_dropout"]) == ("sin_cos_2d", 0.5)
+    assert (doc["positions"], doc["patch_dropout"]) == ("learnable", 0.0)
     config = json.loads(Path(doc["config_file"]).read_text())
     assert config["vision_cfg"] == {
         **WORLD_CONFIG["vision_cfg"],
-        "pos_embed_type": "sin_cos_2d",
-        "patch_dropout": 0.5,
+        "pos_embed_type": "learnable",
+        "patch_dropout": 0.0,
     }
     assert doc["config"] == config_digest(config) != config_digest()
     spec = ModelSpec(doc["config_file"], None, Path(doc["weights_file"]), "cpu")
@@ -209,6 +209,19 @@ def test_world_training_refuses_a_patch_dropout_of_one_and_writes_nothing(tmp_pa
         TrainSettings(patch_dropout=-0.1)
 
 
+def test_world_training_takes_a_batch_size_and_refuses_one_too_small(tmp_path, capsys):
+    args = ["--home", str(tmp_path / "home"), "eval", "world", "train", "--steps", "1"]
+    assert main([*args, "--batch", "8", "--out", str(tmp_path / "small"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["batch"] == 8 == model_info(Path(doc["weights_file"]))["batch"]
+    assert main([*args, "--batch", "1", "--out", str(tmp_path / "out")]) == 2
+    message = (
+        "fluffy: error: --batch must hold two random scenes besides any groups and named photos"
+    )
+    assert capsys.readouterr().err.strip() == message
+    assert not (tmp_path / "out").exists()
+
+
 def test_world_training_from_the_cli_can_swap_the_naming_loss_for_the_instance_loss(
     tmp_path, capsys
 ):
@@ -218,4 +231,4 @@ def test_world_training_from_the_cli_can_swap_the_naming_loss_for_the_instance_l
     doc = json.loads(capsys.readouterr().out)
     assert doc["naming"] == 0.0 and doc["instances"] == 1.0 and doc["steps"] == 1
     info = model_info(tmp_path / "out" / "world-clip.safetensors")
-    assert (info["naming"], info["instances"], info["groups"], info["named"]) == (0.0, 1.0, 32, 16)
+    assert (info["naming"], info["instances"], info["groups"], info["named"]) == (0.0, 1.0, 16, 16)

@@ -33,7 +33,7 @@ def test_a_named_photo_shows_the_thing_its_caption_names_and_no_held_out_thing()
 
 
 def test_batches_caption_their_named_photos_by_name_and_the_rest_by_attributes():
-    settings = TrainSettings(batch=24, named=8, instances=1.0, groups=2)
+    settings = TrainSettings(batch=24, named=8, instances=1.0)  # 3 groups: half the batch
     tokenizer = open_clip.get_tokenizer("ViT-B-32")
     seen: list[str] = []
 
@@ -44,5 +44,5 @@ def test_batches_caption_their_named_photos_by_name_and_the_rest_by_attributes()
     batch = next(iter(_Batches(settings, lambda image: torch.zeros(3, 8, 8), tokenize)))
     names = {thing.name for thing in named_things()}
     named = [any(name in text.split(" ") or f"{name}," in text for name in names) for text in seen]
-    assert named == [False] * 8 + [True] * 8 + [False] * 8  # groups, named things, scenes
+    assert named == [False] * 12 + [True] * 8 + [False] * 4  # groups, named things, scenes
     assert len(batch[0]) == 24

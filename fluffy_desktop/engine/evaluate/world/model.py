@@ -45,7 +45,15 @@ MODEL_NAME = "world-clip"
 INFO_KEY = "fluffy-world-model"
 WORLD_CONFIG: dict[str, Any] = {
     "embed_dim": 128,
-    "vision_cfg": {"image_size": 64, "layers": 4, "width": 128, "head_width": 32, "patch_size": 8},
+    "vision_cfg": {
+        "image_size": 64,
+        "layers": 4,
+        "width": 128,
+        "head_width": 32,
+        "patch_size": 8,
+        "pos_embed_type": "sin_cos_2d",
+        "patch_dropout": 0.5,
+    },
     "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 128, "heads": 4, "layers": 3},
 }
 LOGIT_SCALE_MAX = 100.0
@@ -53,8 +61,8 @@ LOGIT_SCALE_MAX = 100.0
 
 @dataclass(frozen=True)
 class TrainSettings:
-    steps: int = 1300
-    batch: int = 256
+    steps: int = 3200
+    batch: int = 128
     lr: float = 1e-3
     weight_decay: float = 0.1
     warmup: int = 200
@@ -63,30 +71,32 @@ class TrainSettings:
     # the instance loss's weight (0: no instance groups in the batches); tried at 1, not
     # adopted (README, "Tried: an instance loss")
     instances: float = 0.0
-    groups: int = 32  # instance groups per batch, GROUP photos each, when instances is on
     named: int = 0  # photos of named things per batch, captioned by name (named.py; 0: none)
-    # the vision tower's position embeddings: "learnable" or fixed "sin_cos_2d"; with
-    # patch_dropout, tried and not adopted (README, "Tried: fixed positions and patch dropout")
-    positions: str = "learnable"
-    patch_dropout: float = 0.0  # share of patches dropped from each training photo
+    # the vision tower's position embeddings, "sin_cos_2d" (fixed) or "learnable", and the
+    # share of patches dropped from each training photo (README, "The world model's recipe")
+    positions: str = "sin_cos_2d"
+    patch_dropout: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0 <= self.patch_dropout < 1:
             raise FluffyError("--patch-dropout must be at least 0 and below 1")
+        if self.batch - self.batch_groups * GROUP - self.named < 2:
+            raise FluffyError(
+                "--batch must hold two random scenes besides any groups and named photos"
+            )
 
     @property
     def batch_groups(self) -> int:
-        """Instance groups in each batch: none when the instance loss is off."""
-        return self.groups if self.instances else 0
+        """Instance groups in each batch, GROUP photos each: half the batch when the instance
+        loss is on, none when it is off."""
+        return self.batch // (2 * GROUP) if self.instances else 0
 
 
 def world_config(settings: TrainSettings) -> dict:
     """WORLD_CONFIG with the settings' vision-tower choices; the same dict for the defaults."""
     vision = dict(WORLD_CONFIG["vision_cfg"])
-    if settings.positions != "learnable":
-        vision["pos_embed_type"] = settings.positions
-    if settings.patch_dropout:
-        vision["patch_dropout"] = settings.patch_dropout
+    vision["pos_embed_type"] = settings.positions
+    vision["patch_dropout"] = settings.patch_dropout
     return {**WORLD_CONFIG, "vision_cfg": vision}
 
 
