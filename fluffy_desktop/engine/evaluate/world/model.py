@@ -73,7 +73,7 @@ class TrainSettings:
     instances: float = 0.0
     named: int = 0  # photos of named things per batch, captioned by name (named.py; 0: none)
     # the vision tower's position embeddings, "sin_cos_2d" (fixed) or "learnable", and the
-    # share of patches dropped from each training photo (README, "The world model's recipe")
+    # share of patches dropped from each training photo (README, "The shipped recipe")
     positions: str = "sin_cos_2d"
     patch_dropout: float = 0.5
 
