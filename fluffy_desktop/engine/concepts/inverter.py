@@ -324,9 +324,11 @@ def train_inverter(
         torch.manual_seed(seed)
         net = DeepSet(clip.dim, width, clip.word_width).to(clip.device).train()
         before = _probe(clip, net, sources, rows, seed + 1, batch_size)
+        optimising = time.perf_counter()
         history = _optimise(
             clip, net, sources, rows, steps, seed, batch_size, lr, image_weight, progress, cancel
         )
+        steps_per_s = steps / (time.perf_counter() - optimising)
         after = _probe(clip, net, sources, rows, seed + 1, batch_size)
     stats = {
         "steps": steps,
@@ -338,6 +340,7 @@ def train_inverter(
         "probe_image_before": before[1],
         "probe_image_after": after[1],
         "seconds": round(time.perf_counter() - started, 3),
+        "steps_per_s": round(steps_per_s, 3),
     }
     info = {
         "in_dim": clip.dim,

@@ -46,7 +46,8 @@ def fitted_word(
     clip: ClipModel, name: str, kind: str, photos: torch.Tensor, own: torch.Tensor
 ) -> torch.Tensor:
     """The query vector of "⟨Name⟩" once its word is fitted so that each own photo outscores
-    all the others (a softmax over the photos per own photo)."""
+    all the others (a softmax over the photos per own photo); returned on the CPU."""
+    photos, own = photos.to(clip.device), own.to(clip.device)
     tokens = clip.tokenize([parse_query(name, {name: kind}).prompt])
     word = kind_word(clip, kind).detach().float().clone().requires_grad_(True)
     optimizer = torch.optim.Adam([word], lr=FIT_LR)
@@ -59,7 +60,7 @@ def fitted_word(
         loss.backward()
         optimizer.step()
     with torch.no_grad():
-        return F.normalize(clip.encode_tokens(tokens, word[None]), dim=-1)[0]
+        return F.normalize(clip.encode_tokens(tokens, word[None]), dim=-1)[0].cpu()
 
 
 def probe(photos: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
