@@ -78,7 +78,8 @@ EXPECTED_RANKS = {
     "avgim": [1, 12, 12, 1, 12, 12],
     "avgim_text": [1, 2, 2, 1, 12, 3],
     "palavra_init": [12, 1, 1, 12, 12, 1],
-    "palavra": [1, 2, 2, 2, 3, 3],
+    "palavra_word": [1, 2, 2, 2, 3, 3],
+    "palavra": [1, 2, 2, 1, 3, 3],  # the mean shot (e3) breaks the trousers word's tie
 }
 # ... and the metrics (percent) those ranks give, worked out by hand:
 EXPECTED = {
@@ -101,7 +102,18 @@ EXPECTED = {
         "r10": 100 * 5 / 6,
     },
     "palavra_init": {"mrr": 100 * (3 + 3 / 12) / 6, "r1": 50.0, "r5": 50.0, "r10": 50.0},
-    "palavra": {"mrr": 100 * (1 + 3 * 0.5 + 2 / 3) / 6, "r1": 100 / 6, "r5": 100.0, "r10": 100.0},
+    "palavra_word": {
+        "mrr": 100 * (1 + 3 * 0.5 + 2 / 3) / 6,
+        "r1": 100 / 6,
+        "r5": 100.0,
+        "r10": 100.0,
+    },
+    "palavra": {
+        "mrr": 100 * (2 + 2 * 0.5 + 2 / 3) / 6,
+        "r1": 100 * 2 / 6,
+        "r5": 100.0,
+        "r10": 100.0,
+    },
 }
 
 

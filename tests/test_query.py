@@ -10,7 +10,7 @@ from PIL import Image
 from fluffy_desktop.engine.clip import PLACEHOLDER
 from fluffy_desktop.engine.concepts.names import is_ordinary_word
 from fluffy_desktop.engine.errors import BadQuery, UnknownConcept
-from fluffy_desktop.engine.query import NEGATIVE_WEIGHT, parse_query, query_vector
+from fluffy_desktop.engine.query import NEGATIVE_WEIGHT, PHOTO_WEIGHT, parse_query, query_vector
 
 KINDS = {
     "Fluffy": "cat",
@@ -161,6 +161,21 @@ def test_negatives_are_subtracted_with_the_documented_weight(tiny_clip):
     expected = positive - NEGATIVE_WEIGHT * negative
     np.testing.assert_allclose(vector, expected / np.linalg.norm(expected), atol=1e-5)
     assert float(vector @ negative) < float(positive @ negative)
+
+
+def test_each_named_concept_brings_its_photo_once_before_the_negatives(tiny_clip):
+    words = _words(tiny_clip.word_width)
+    rng = np.random.default_rng(0)
+    photos = {n: v / np.linalg.norm(v) for n, v in (("Fluffy", rng.normal(size=tiny_clip.dim)),)}
+    parsed = parse_query("Fluffy and Fluffy on the sofa -blanket", KINDS)
+    vector = query_vector(tiny_clip, parsed, words, photos)
+    text = query_vector(tiny_clip, parse_query("Fluffy and Fluffy on the sofa", KINDS), words)
+    positive = text + PHOTO_WEIGHT * photos["Fluffy"]
+    expected = positive / np.linalg.norm(positive)
+    expected = expected - NEGATIVE_WEIGHT * tiny_clip.encode_texts(["blanket"])[0]
+    np.testing.assert_allclose(vector, expected / np.linalg.norm(expected), atol=1e-5)
+    alone = query_vector(tiny_clip, parsed, words, {"Rex": photos["Fluffy"]})
+    np.testing.assert_allclose(alone, query_vector(tiny_clip, parsed, words), atol=1e-6)
 
 
 def test_a_concept_inside_a_negative_uses_its_word(tiny_clip):

@@ -18,6 +18,7 @@ from fluffy_desktop.engine.evaluate.world.model import shipped_model
 from fluffy_desktop.engine.evaluate.world.places import PLACES
 from fluffy_desktop.engine.evaluate.world.run import world_spec
 from fluffy_desktop.engine.evaluate.world.scene import render, scene_of
+from fluffy_desktop.engine.query import PHOTO_WEIGHT, parse_query, query_vector
 from fluffy_desktop.engine.tagging import (
     SHARE,
     album_members,
@@ -198,3 +199,22 @@ def test_answers_encode_views_of_only_the_photos_new_to_the_concept(
     with Album(tmp_path / "home", world_spec("cpu")) as album:
         album.answer("Fluffy", own[3:4], True)
     assert encoded == [5 + 3 + 1]  # the examples, the three answers and the new "yes"
+
+
+def test_search_and_album_join_the_word_with_the_examples_photo(world_home, tmp_path):
+    """A concept's query is its word's text plus PHOTO_WEIGHT × its examples' mean photo, and
+    a "yes" answer moves that photo (README, "The word and the photos together")."""
+    setup, home = world_home
+    with copy_home(home, tmp_path / "home") as album:
+        concept = album.concepts.get("Fluffy")
+        parsed = parse_query("Fluffy on the beach", {"Fluffy": "cat"})
+        word_alone = query_vector(album.clip(), parsed, {"Fluffy": concept.word})
+        shots = np.stack([album.photo_vector(p) for p in setup.shots[CAT]])
+        photo = shots.mean(axis=0) / np.linalg.norm(shots.mean(axis=0))
+        joined = word_alone + PHOTO_WEIGHT * photo
+        expected = joined / np.linalg.norm(joined)
+        np.testing.assert_allclose(album.query_vector("Fluffy on the beach"), expected, atol=1e-4)
+        before = album._concept_vector(concept)
+        stranger = next(p for p, o in zip(setup.gallery, setup.world.owners, strict=True) if o < 0)
+        album.answer("Fluffy", [stranger], True)
+        assert float(before @ album._concept_vector(album.concepts.get("Fluffy"))) < 0.9999

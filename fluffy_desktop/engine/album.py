@@ -125,7 +125,7 @@ class Album:
         self._clip = clip
         self._index: VectorIndex | None = None
         self._text_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
-        self._concept_cache: dict[str, tuple[tuple[str, str, bytes], np.ndarray]] = {}
+        self._concept_cache: dict[str, tuple[tuple[str, str, bytes, bytes], np.ndarray]] = {}
         self._views = ViewCache(self.home.views_dir)
         self._model_lock = threading.RLock()
         self._write_lock = threading.Lock()
@@ -304,9 +304,23 @@ class Album:
     def _vector(self, parsed: ParsedQuery, concepts: dict[str, Concept]) -> np.ndarray:
         if parsed.image is not None:
             return self.photo_vector(parsed.image)
-        clip = self.clip()
-        words = {name: self._usable(concepts[name]).word for name in parsed.names}
-        return query_vector(clip, parsed, words)
+        usable = {name: self._usable(concepts[name]) for name in parsed.names}
+        words = {name: concept.word for name, concept in usable.items()}
+        shown = {name: self._example_photo(usable[name]) for name in dict.fromkeys(parsed.concepts)}
+        photos = {name: photo for name, photo in shown.items() if photo is not None}
+        return query_vector(self.clip(), parsed, words, photos)
+
+    def _example_photo(self, concept: Concept) -> np.ndarray | None:
+        """The normalised mean embedding of the concept's examples and "yes" photos on disk
+        (from their kept views: encoded only when not kept), or None when none is on disk."""
+        settings = LearnSettings()
+        shots = self._view_photos(concept.photos + concept.confirmed)
+        if not shots:
+            return None
+        views = self._views.views(self.clip(), shots, settings)
+        mean = views[:: settings.augmentations + 1].float().mean(dim=0)
+        photo: np.ndarray = torch.nn.functional.normalize(mean, dim=-1).cpu().numpy()
+        return photo
 
     def _usable(self, concept: Concept) -> Concept:
         """The concept as learned with the model in use, or ConceptMismatch saying how to
@@ -589,14 +603,18 @@ class Album:
 
     # --- tagging (engine/tagging.py) -------------------------------------------------------
     def _concept_vector(self, concept: Concept) -> np.ndarray:
-        """The embedding of the concept's name alone, with its current word (kept per name
-        until the model, kind or word changes)."""
+        """The embedding of the concept's name alone, as a search for it makes it: its current
+        word and its examples' mean photo (kept per name until the model, kind, word or
+        examples change)."""
         clip = self.clip()
-        key = (clip.identity, concept.kind, concept.word.numpy().tobytes())
+        photo = self._example_photo(concept)
+        shown = b"" if photo is None else photo.tobytes()
+        key = (clip.identity, concept.kind, concept.word.numpy().tobytes(), shown)
         kept = self._concept_cache.get(concept.name)
         if kept is None or kept[0] != key:
             parsed = parse_query(f"[{concept.name}]", {concept.name: concept.kind})
-            vector = query_vector(clip, parsed, {concept.name: concept.word})
+            photos = {} if photo is None else {concept.name: photo}
+            vector = query_vector(clip, parsed, {concept.name: concept.word}, photos)
             kept = self._concept_cache[concept.name] = (key, vector)
         return kept[1]
 

@@ -26,6 +26,10 @@ from fluffy_desktop.engine.images import is_image_name
 # strong enough to push photos that match it down the list, weak enough that the positive
 # text still decides what the results are about.
 NEGATIVE_WEIGHT = 0.5
+# A concept's examples' mean photo joins the positive text at this weight, once per concept
+# named: on the semantic world it lifted in-context MRR and identity precision on both world
+# models measured, over 20 seeds (README, "The word and the photos together").
+PHOTO_WEIGHT = 0.25
 
 
 @dataclass(frozen=True)
@@ -151,14 +155,31 @@ def _encode(
     return F.normalize(clip.encode_tokens(tokens, filled), dim=-1)
 
 
+def _with_photos(
+    vector: torch.Tensor, names: tuple[str, ...], photos: Mapping[str, np.ndarray]
+) -> torch.Tensor:
+    """The positive text plus PHOTO_WEIGHT × the mean example photo of each concept it names."""
+    shown = [torch.as_tensor(photos[n]).float() for n in dict.fromkeys(names) if n in photos]
+    if not shown:
+        return vector
+    added = PHOTO_WEIGHT * torch.stack(shown).sum(dim=0).to(vector.device)
+    return F.normalize(vector + added, dim=-1)
+
+
 @torch.no_grad()
 def query_vector(
-    clip: ClipModel, parsed: ParsedQuery, words: Mapping[str, torch.Tensor]
+    clip: ClipModel,
+    parsed: ParsedQuery,
+    words: Mapping[str, torch.Tensor],
+    photos: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """The query's L2-normalised float32 embedding (dim,): positive minus weighted negatives."""
+    """The query's L2-normalised float32 embedding (dim,): positive minus weighted negatives.
+    `photos`: each concept's mean example photo (unit vectors), joined to the positive text."""
     if parsed.image is not None:
         raise ValueError("image queries use the photo's own embedding")
     vector = _encode(clip, [parsed.prompt], parsed.concepts, words)[0]
+    if photos:
+        vector = _with_photos(vector, parsed.concepts, photos)
     if parsed.negatives:
         negatives = _encode(clip, list(parsed.negatives), parsed.negative_concepts, words)
         vector = F.normalize(vector - NEGATIVE_WEIGHT * negatives.mean(dim=0), dim=-1)

@@ -1,8 +1,10 @@
-"""The PerVL retrieval protocol: five methods ranked over the whole gallery for every caption.
+"""The PerVL retrieval protocol: six methods ranked over the whole gallery for every caption.
 
 Methods (PALAVRA.md): `text` (the kind word in the slot), `avgim` (mean shot embedding),
 `avgim_text` (normalised sum of the two), `palavra_init` (the word f_θ predicts, or the kind
-word without an inverter) and `palavra` (that word after stage-2 tuning). Concepts are
+word without an inverter), `palavra_word` (that word after stage-2 tuning, alone, as in the
+paper) and `palavra` (what the app searches with: that word joined by the mean shot at
+query.PHOTO_WEIGHT). Concepts are
 spoken of as "<kind> *", as in queries. Shots: `shots` photos drawn without replacement from
 the concept's pool with a seed made of `seed` and the concept id (the whole pool if smaller).
 """
@@ -25,9 +27,10 @@ from fluffy_desktop.engine.evaluate.dataset import PervlSet, Query, load_pervl
 from fluffy_desktop.engine.evaluate.masks import mask_quality
 from fluffy_desktop.engine.evaluate.metrics import ranks, retrieval_metrics
 from fluffy_desktop.engine.images import read_photo
+from fluffy_desktop.engine.query import PHOTO_WEIGHT
 from fluffy_desktop.engine.tasks import Progress, no_progress
 
-METHODS = ("text", "avgim", "avgim_text", "palavra_init", "palavra")
+METHODS = ("text", "avgim", "avgim_text", "palavra_init", "palavra_word", "palavra")
 ENCODE_BATCH = 32
 
 
@@ -81,12 +84,14 @@ def concept_vectors(
     prompts = [fill(q.template, concept_slot(kind)) for q in queries]
     init = inverter.predict(shot_vectors) if inverter else kind_word(clip, kind)
     word, _ = learn_concept(clip, kind, shots, (), inverter, library, settings)
+    alone = _with_word(clip, prompts, word)
     vectors = {
         "text": text,
         "avgim": np.repeat(average[None], len(queries), axis=0),
         "avgim_text": normalise(average + text),
         "palavra_init": _with_word(clip, prompts, init),
-        "palavra": _with_word(clip, prompts, word),
+        "palavra_word": alone,
+        "palavra": normalise(alone + PHOTO_WEIGHT * average),
     }
     return vectors, word
 

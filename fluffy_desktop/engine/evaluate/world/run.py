@@ -8,8 +8,10 @@ individual's own photo in that place is the single right answer, so its photos e
 its look-alikes in that place are misses, as in PerVL.
 
 Methods: `text` ("a cat on the beach"), `avgim` (the mean shot), `avgim_text` (their normalised
-sum), `palavra_init` (the first guess: f_θ's, or the kind word) and `palavra` (what the app
-does). Also: identity precision@6 of "⟨Name⟩" alone (the individual is in 6 gallery photos),
+sum), `palavra_init` (the first guess: f_θ's, or the kind word), `palavra_word` (the tuned word
+alone, as in the paper) and `palavra` (what the app does: the word joined by the examples' mean
+photo, query.PHOTO_WEIGHT). Also: identity precision@6 of "⟨Name⟩" alone (the individual is
+in 6 gallery photos),
 `locate`'s masks against the true ones (world/locating.py), search with regions on a set of
 small things (world/small.py), and each concept's album against the truth before and after
 review (world/tagging.py), and what the model itself can see: zero-shot kind and colour
@@ -108,12 +110,16 @@ def method_queries(setup: Setup, number: int, phrases: list[str]) -> dict[str, n
     guess = album.inverter_guess(shots)
     first = {name: kind_word(clip, kind) if guess is None else guess}
     texts = [" ".join(f"{name} {phrase}".split()) for phrase in phrases]
+    word = {name: album.concepts.get(name).word}
     return {
         "text": text,
         "avgim": np.repeat(average[None], len(phrases), axis=0),
         "avgim_text": normalise(average + text),
         "palavra_init": np.stack(
             [query_vector(clip, parse_query(t, {name: kind}), first) for t in texts]
+        ),
+        "palavra_word": np.stack(
+            [query_vector(clip, parse_query(t, {name: kind}), word) for t in texts]
         ),
         "palavra": np.stack([album.query_vector(t) for t in texts]),
     }
