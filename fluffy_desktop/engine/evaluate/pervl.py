@@ -4,9 +4,9 @@ Methods (PALAVRA.md): `text` (the kind word in the slot), `avgim` (mean shot emb
 `avgim_text` (normalised sum of the two), `palavra_init` (the word f_θ predicts, or the kind
 word without an inverter), `palavra_word` (that word after stage-2 tuning, alone, as in the
 paper) and `palavra` (what the app searches with: that word joined by the mean shot at
-query.PHOTO_WEIGHT). Concepts are
-spoken of as "<kind> *", as in queries. Shots: `shots` photos drawn without replacement from
-the concept's pool with a seed made of `seed` and the concept id (the whole pool if smaller).
+query.PHOTO_WEIGHT). Concepts are spoken of as "<kind> *", as in queries. Shots: `shots`
+photos drawn without replacement from the concept's pool with a seed made of `seed` and the
+concept id (the whole pool if smaller).
 """
 
 from __future__ import annotations

@@ -11,11 +11,10 @@ Methods: `text` ("a cat on the beach"), `avgim` (the mean shot), `avgim_text` (t
 sum), `palavra_init` (the first guess: f_θ's, or the kind word), `palavra_word` (the tuned word
 alone, as in the paper) and `palavra` (what the app does: the word joined by the examples' mean
 photo, query.PHOTO_WEIGHT). Also: identity precision@6 of "⟨Name⟩" alone (the individual is
-in 6 gallery photos),
-`locate`'s masks against the true ones (world/locating.py), search with regions on a set of
-small things (world/small.py), and each concept's album against the truth before and after
-review (world/tagging.py), and what the model itself can see: zero-shot kind and colour
-(world/zero_shot.py).
+in 6 gallery photos), `locate`'s masks against the true ones (world/locating.py), search with
+regions on a set of small things (world/small.py), and each concept's album against the truth
+before and after review (world/tagging.py), and what the model itself can see: zero-shot kind
+and colour (world/zero_shot.py).
 """
 
 from __future__ import annotations
