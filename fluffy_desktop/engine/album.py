@@ -24,7 +24,7 @@ from fluffy_desktop.engine.concepts.names import is_ordinary_word, shadow_warnin
 from fluffy_desktop.engine.concepts.prompts import concept_slot
 from fluffy_desktop.engine.concepts.relearn import RELEARNED, REUSED, UP_TO_DATE, RelearnReport
 from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
-from fluffy_desktop.engine.concepts.views import ViewCache, ViewPhoto, split_views
+from fluffy_desktop.engine.concepts.views import ViewCache, ViewPhoto, photo_rows, split_views
 from fluffy_desktop.engine.concepts.whereabouts import find_photos
 from fluffy_desktop.engine.errors import BadQuery, ConceptMismatch, FluffyError, PhotoUnreadable
 from fluffy_desktop.engine.home import Home, atomic_write_bytes, default_home
@@ -318,7 +318,7 @@ class Album:
         if not shots:
             return None
         views = self._views.views(self.clip(), shots, settings)
-        mean = views[:: settings.augmentations + 1].float().mean(dim=0)
+        mean = photo_rows(views, settings).float().mean(dim=0)
         photo: np.ndarray = torch.nn.functional.normalize(mean, dim=-1).cpu().numpy()
         return photo
 

@@ -39,7 +39,7 @@ from fluffy_desktop.engine.clip import ClipModel
 from fluffy_desktop.engine.concepts.inverter import Inverter
 from fluffy_desktop.engine.concepts.prompts import LEARN_TEMPLATES, concept_slot, fill
 from fluffy_desktop.engine.concepts.store import BadConcept
-from fluffy_desktop.engine.concepts.views import encode_views, split_views
+from fluffy_desktop.engine.concepts.views import encode_views, photo_rows, split_views
 from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
 
 
@@ -223,7 +223,7 @@ def tune_word(
         super_texts = clip.encode_prompts([fill(t, super_word) for t in settings.templates], None)
     origin = "given" if init is not None else "inverter" if inverter else "kind word"
     if init is None and inverter is not None:
-        init = inverter.predict(views[:: settings.augmentations + 1].cpu().numpy())
+        init = inverter.predict(photo_rows(views, settings).cpu().numpy())
     start = kind_word(clip, kind) if init is None else torch.as_tensor(init)
     if start.shape != (clip.word_width,):
         raise ValueError(f"init has shape {tuple(start.shape)}, expected ({clip.word_width},)")

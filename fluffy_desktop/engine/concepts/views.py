@@ -95,6 +95,11 @@ def split_views(
     return encoded[:rows], encoded[rows:]
 
 
+def photo_rows(encoded: torch.Tensor, settings: LearnSettings) -> torch.Tensor:
+    """The rows of `encode_views` output that are the photos themselves, not their crops."""
+    return encoded[:: settings.augmentations + 1]
+
+
 @dataclass(frozen=True)
 class ViewPhoto:
     """A photo to encode views of: its key (content digest), how to decode it, and when its
