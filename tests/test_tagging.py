@@ -31,10 +31,21 @@ from tests.world_search import CAT, copy_home, owned
 def test_the_threshold_sits_between_the_library_and_the_examples():
     examples, library = np.array([0.6, 0.7, 0.8]), np.array([0.0, 0.1, 0.2])
     assert calibrate(examples, np.zeros(0), library) == pytest.approx(0.1 + SHARE * 0.6)
-    above = calibrate(examples, np.array([0.69]), library)
-    assert above == pytest.approx(max(0.1 + SHARE * 0.6, 0.6901))
-    # a "no" answer scoring above the examples' median cannot push the cut-off past them
+    # rising past three "no" answers costs one example: the cut rises past them
+    assert calibrate(examples, np.array([0.59, 0.65, 0.69]), library) == pytest.approx(0.6901)
+    # a "no" answer scoring above the examples cannot push the cut-off past them
     assert calibrate(examples, np.array([0.9]), library) == pytest.approx(0.1 + SHARE * 0.6)
+
+
+def test_one_look_alike_answered_no_does_not_cut_the_examples_out_of_the_album():
+    """Measured on the world: with the cut above every "no", one look-alike scoring among the
+    examples emptied the album (F1 82.4 → 59.3 on one; README, "Tagging")."""
+    examples = np.array([0.60, 0.62, 0.65, 0.70, 0.72, 0.75])
+    start = calibrate(examples, np.zeros(0), np.zeros(3))
+    assert calibrate(examples, np.array([0.5, 0.66]), np.zeros(3)) == pytest.approx(start)
+    # three look-alikes among the two lowest examples outweigh them: the cut rises past all
+    no = np.array([0.61, 0.63, 0.64])
+    assert calibrate(examples, no, np.zeros(3)) == pytest.approx(0.6401)
 
 
 def test_answers_override_the_threshold_and_the_album_is_sorted_by_score():

@@ -3,9 +3,11 @@
 A raw cosine means something different for every concept and model, so each concept gets its
 own cut-off, set whenever it is learned or answered (`calibrate`): SHARE of the way from the
 library's typical score (the median over a sample of the library) to its examples' typical
-score (their median), and above every photo the user said is not it. A photo is in the album
-when it is an example or a "yes" answer, or scores at least the threshold and is not a "no"
-answer. Scores are computed when asked, so photos indexed later join with no re-learning.
+score (their median, "yes" answers included). Once the user has said "no" to some photos, the
+cut-off is the one at or above that point that puts the fewest labelled photos on the wrong
+side. A photo is in the album when it is an example or a "yes" answer, or scores at least the
+threshold and is not a "no" answer. Scores are computed when asked, so photos indexed later
+join with no re-learning.
 """
 
 from __future__ import annotations
@@ -34,13 +36,20 @@ class Member:
 
 
 def calibrate(examples: np.ndarray, negatives: np.ndarray, background: np.ndarray) -> float:
-    """The album's cut-off from the scores of the examples, the "no" answers and the library."""
+    """The album's cut-off from the scores of the examples and "yes" answers, the "no" answers
+    and the library: SHARE of the way from the library's median to the examples' median; with
+    "no" answers, the lowest cut at or above that point with the fewest labelled photos on the
+    wrong side (an example below it, or a "no" at or above it)."""
     high = float(np.median(examples))
     low = float(np.median(background)) if len(background) else high - 1.0
-    threshold = low + SHARE * (high - low)
-    if len(negatives) and float(negatives.max()) < high:
-        threshold = max(threshold, float(negatives.max()) + ABOVE_NEGATIVES)
-    return threshold
+    start = low + SHARE * (high - low)
+    if not len(negatives):
+        return start
+    cuts = np.unique(np.concatenate([[start], negatives + ABOVE_NEGATIVES, examples]))
+    cuts = cuts[cuts >= start]
+    wrong = (examples[None, :] < cuts[:, None]).sum(axis=1)
+    wrong += (negatives[None, :] >= cuts[:, None]).sum(axis=1)
+    return float(cuts[int(np.argmin(wrong))])
 
 
 def album_members(

@@ -40,11 +40,12 @@ def format_world(doc: dict) -> str:
         lines.append(
             f"  albums {stage:<9} precision {values['precision']:.2f}  recall "
             f"{values['recall']:.2f}  F1 {values['f1']:.2f}  (at the best threshold: "
-            f"{best['f1']:.2f})"
+            f"{best['f1']:.2f}; mean of the albums' F1 {tagging['album_f1_mean'][stage]:.2f})"
         )
     lines.append(
         f"  (over {tagging['photos']} library photos; reviewed: after {tagging['answers']} "
-        "answers, on the photos not asked about)"
+        f"answers, on the photos not asked about; {tagging['albums_worse']} of "
+        f"{tagging['albums']} albums worse after the answers)"
     )
     lines.append(
         f"  palavra_init starts from {doc['init']}; learning took {doc['learn_seconds']:.2f} s "

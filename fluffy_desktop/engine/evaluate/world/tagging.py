@@ -39,13 +39,17 @@ def add_album_set(setup: Setup, seed: int, progress: Progress) -> Owners:
     return {path.resolve(): owner for path, owner in owners.items()}
 
 
-def album_counts(setup: Setup, owners: Owners, number: int, answered: set[Path]) -> np.ndarray:
-    """(found, true, hits) of the individual's album over the unanswered library photos."""
+def album_of(setup: Setup, number: int) -> set[Path]:
+    """The individual's album as the app shows it now (resolved paths)."""
     _, members = setup.album.concept_photos(setup.world.names[number])
+    return {m.path.resolve() for m in members}
+
+
+def album_counts(found: set[Path], owners: Owners, number: int, answered: set[Path]) -> np.ndarray:
+    """(found, true, hits) of an album of the individual over the unanswered library photos."""
     scored = {p for p in owners if p not in answered}
-    found = {m.path.resolve() for m in members} & scored
     truth = {p for p in scored if owners[p] == number}
-    return np.array([len(found), len(truth), len(found & truth)])
+    return np.array([len(found & scored), len(truth), len(found & scored & truth)])
 
 
 def best_counts(setup: Setup, owners: Owners, number: int, answered: set[Path]) -> np.ndarray:
@@ -99,19 +103,33 @@ def review_from_truth(setup: Setup, owners: Owners, number: int) -> set[Path]:
 def tagging_quality(setup: Setup, seed: int, progress: Progress) -> dict:
     """Precision, recall and F1 (percent) pooled over the individuals: after learning, and on
     the unanswered photos after the review rounds; the same at each concept's best cut-off
-    (the ceiling of any threshold); and the library's size."""
+    (the ceiling of any threshold); the mean of the albums' own F1s; how many albums the
+    answers made worse (a lower F1 on the unanswered photos than the album had on them
+    before); and the library's size."""
     owners = add_album_set(setup, seed, progress)
     counts = np.zeros((4, 3), dtype=int)  # learned, its best; reviewed, its best
+    own_f1: dict[str, list[float]] = {"learned": [], "reviewed": []}
+    worse = 0
     for number in range(len(setup.world.individuals)):
-        counts[0] += album_counts(setup, owners, number, set())
+        first = album_of(setup, number)
+        learned = album_counts(first, owners, number, set())
+        counts[0] += learned
         counts[1] += best_counts(setup, owners, number, set())
         answered = review_from_truth(setup, owners, number)
-        counts[2] += album_counts(setup, owners, number, answered)
+        reviewed = album_counts(album_of(setup, number), owners, number, answered)
+        counts[2] += reviewed
         counts[3] += best_counts(setup, owners, number, answered)
+        before = album_counts(first, owners, number, answered)
+        own_f1["learned"].append(scores(learned)["f1"])
+        own_f1["reviewed"].append(scores(reviewed)["f1"])
+        worse += own_f1["reviewed"][-1] < scores(before)["f1"]
     return {
         "learned": scores(counts[0]),
         "reviewed": scores(counts[2]),
         "best_threshold": {"learned": scores(counts[1]), "reviewed": scores(counts[3])},
+        "album_f1_mean": {stage: round(float(np.mean(f1s)), 2) for stage, f1s in own_f1.items()},
         "answers": REVIEW_ROUNDS * REVIEW_SIZE,
+        "albums_worse": int(worse),
+        "albums": len(setup.world.individuals),
         "photos": len(owners),
     }
