@@ -42,6 +42,11 @@ def format_world(doc: dict) -> str:
             f"{values['recall']:.2f}  F1 {values['f1']:.2f}  (at the best threshold: "
             f"{best['f1']:.2f}; mean of the albums' F1 {tagging['album_f1_mean'][stage]:.2f})"
         )
+    shares = tagging["by_library_share"]
+    lines.append(
+        f"  albums learned when each individual is {' / '.join(shares)} % of the library: F1 "
+        + " / ".join(f"{values['f1']:.2f}" for values in shares.values())
+    )
     lines.append(
         f"  (over {tagging['photos']} library photos; reviewed: after {tagging['answers']} "
         f"answers, on the photos not asked about; {tagging['albums_worse']} of "

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fluffy_desktop.engine.evaluate.world.gallery import build_album_set, write_scenes
+from fluffy_desktop.engine.evaluate.world.library_share import albums_by_library_share
 from fluffy_desktop.engine.tasks import Progress
 
 if TYPE_CHECKING:
@@ -105,8 +106,10 @@ def tagging_quality(setup: Setup, seed: int, progress: Progress) -> dict:
     the unanswered photos after the review rounds; the same at each concept's best cut-off
     (the ceiling of any threshold); the mean of the albums' own F1s; how many albums the
     answers made worse (a lower F1 on the unanswered photos than the album had on them
-    before); and the library's size."""
+    before); the first albums when each individual is a larger share of the library; and the
+    library's size."""
     owners = add_album_set(setup, seed, progress)
+    by_share = albums_by_library_share(setup, owners, seed)  # before answers re-tune the words
     counts = np.zeros((4, 3), dtype=int)  # learned, its best; reviewed, its best
     own_f1: dict[str, list[float]] = {"learned": [], "reviewed": []}
     worse = 0
@@ -127,6 +130,7 @@ def tagging_quality(setup: Setup, seed: int, progress: Progress) -> dict:
         "learned": scores(counts[0]),
         "reviewed": scores(counts[2]),
         "best_threshold": {"learned": scores(counts[1]), "reviewed": scores(counts[3])},
+        "by_library_share": {share: scores(found) for share, found in by_share.items()},
         "album_f1_mean": {stage: round(float(np.mean(f1s)), 2) for stage, f1s in own_f1.items()},
         "answers": REVIEW_ROUNDS * REVIEW_SIZE,
         "albums_worse": int(worse),
