@@ -105,6 +105,19 @@ def test_the_concept_ranking_is_the_library_best_first_and_the_album_is_its_head
     assert {m.path for m in members if m.state == "auto"} == head
 
 
+def test_an_album_larger_than_one_scan_of_the_index_is_whole(world_home, tmp_path, monkeypatch):
+    _, home = world_home
+    with copy_home(home, tmp_path / "home") as album:
+        _, whole = album.concept_photos("Fluffy")
+        asked = album.review("Fluffy", 3)
+        monkeypatch.setattr("fluffy_desktop.engine.album.SCAN", 2)  # a pet in a large library
+        _, scanned = album.concept_photos("Fluffy")
+        asked_scanned = album.review("Fluffy", 3)
+    assert sum(m.state == "auto" for m in whole) > 2
+    assert [m.path for m in scanned] == [m.path for m in whole]
+    assert [m.path for m in asked_scanned] == [m.path for m in asked]
+
+
 def test_photos_indexed_later_join_the_album_without_relearning(world_home, tmp_path):
     setup, home = world_home
     new = tmp_path / "new"

@@ -638,9 +638,16 @@ class Album:
             concept.threshold = self._calibrated(concept, vector, self._library_sample())
         return concept.threshold
 
-    def _scored(self, vector: np.ndarray) -> list[tuple[Path, float]]:
-        """The library photos nearest a concept's vector, with their scores, best first."""
-        hits = self.nearest(vector, min(SCAN, max(1, len(self.vector_index()))))
+    def _scored(self, vector: np.ndarray, threshold: float) -> list[tuple[Path, float]]:
+        """The library photos nearest a concept's vector, with their scores, best first: SCAN
+        of them, and four times as many while the last still scores at least the threshold
+        (an album of more than SCAN photos, a pet in a large library)."""
+        size = max(1, len(self.vector_index()))
+        k = min(SCAN, size)
+        hits = self.nearest(vector, k)
+        while k < size and hits and hits[-1].score >= threshold:
+            k = min(4 * k, size)
+            hits = self.nearest(vector, k)
         return [(hit.path, hit.score) for hit in hits]
 
     def _learned(self, name: str) -> Concept:
@@ -648,12 +655,13 @@ class Album:
         return self._usable(self.concepts.get(name))
 
     def _members(self, concept: Concept, vector: np.ndarray) -> list[Member]:
+        threshold = self._threshold(concept, vector)
         return album_members(
-            self._scored(vector),
+            self._scored(vector, threshold),
             self._scores(vector, concept.photos),
             self._scores(vector, concept.confirmed),
             {Path(r["path"]) for r in concept.negatives},
-            self._threshold(concept, vector),
+            threshold,
         )
 
     def concept_photos(self, name: str) -> tuple[Concept, list[Member]]:
@@ -664,7 +672,9 @@ class Album:
     def concept_ranking(self, name: str) -> list[tuple[Path, float]]:
         """The library photos nearest the concept with their scores, best first: what its
         album is cut from."""
-        return self._scored(self._concept_vector(self._learned(name)))
+        concept = self._learned(name)
+        vector = self._concept_vector(concept)
+        return self._scored(vector, self._threshold(concept, vector))
 
     def review(self, name: str, n: int = 10) -> list[Member]:
         """The n photos whose answer would help most: unanswered, nearest the threshold."""
@@ -674,7 +684,7 @@ class Album:
         vector = self._concept_vector(concept)
         answered = {Path(r["path"]) for r in concept.photos + concept.confirmed + concept.negatives}
         threshold = self._threshold(concept, vector)
-        return review_candidates(self._scored(vector), answered, threshold, n)
+        return review_candidates(self._scored(vector, threshold), answered, threshold, n)
 
     def answer(
         self,

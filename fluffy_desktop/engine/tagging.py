@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 SHARE = 0.8  # chosen on the semantic world (README, "Tagging"): 0.75-0.9 measured
-SCAN = 2000  # the concept's nearest photos that are scored; the rest are far below any cut-off
+SCAN = 2000  # the concept's nearest photos scored first; more while they are all in the album
 ABOVE_NEGATIVES = 1e-4
 
 
