@@ -89,7 +89,7 @@ def _mean_rank(clip, word: torch.Tensor, wanted: list, others: list) -> float:
 # (counted over all C(30, 5) = 142506 placements). Passing needs a word that really ranks.
 CHANCE_BOUND = 6.2
 RANDOM_MEAN_RANK = 14.5
-CONTRAST = LearnSettings(library_contrast=True, negative_weight=1.0)  # as measured
+CONTRAST = LearnSettings(library_contrast=True)
 
 
 def _library(clip) -> np.ndarray:

@@ -12,8 +12,6 @@ the same template holding the super-concept (default: the kind), x a view of a s
 * each concept prompt prefers the mean shot m̄ to what the concept is not, n: the user's
   negative photos (and, with `library_contrast`, the library's average photo):
   `negative_weight` · mean over templates of −log softmax([C_j·m̄, C_j·n₁, …] / τ)[0].
-  With a weight of 1, a batch of "no" answers could pull the word off its own examples; 0.5
-  did better on both world models (README, "Tagging").
 
 The library contrast is off, as in the paper: it was meant to keep the word from what every
 photo shares (the modality gap), but on the semantic test world it did not beat the paper's
@@ -57,7 +55,7 @@ class LearnSettings:
     templates: tuple[str, ...] = LEARN_TEMPLATES
     templates_per_step: int = 4  # a rotating subset, batched in one text-tower call
     seed: int = 0
-    negative_weight: float = 0.5  # 1.0 pulled the word off its examples (README, "Tagging")
+    negative_weight: float = 1.0
     library_contrast: bool = False  # contrast with the library's average photo, when given
     min_crop: float = 0.5  # smallest crop, as a fraction of the photo's area
     loss: str = "views"  # which shot term: "views", "paper" or "both" (see SHOT_TERMS)

@@ -28,7 +28,7 @@ VARIANTS: dict[str, dict] = {
     "default": {},
     "loss=paper": {"loss": "paper"},
     "loss=both": {"loss": "both"},
-    "library contrast": {"library_contrast": True, "negative_weight": 1.0},  # as measured
+    "library contrast": {"library_contrast": True},
     "kind-word init": {"use_inverter": False},
     "steps=10": {"steps": 10},
     "steps=10, kind-word init": {"steps": 10, "use_inverter": False},
