@@ -11,7 +11,10 @@ the same template holding the super-concept (default: the kind), x a view of a s
   spread across seeds (README, "Measuring quality");
 * each concept prompt prefers the mean shot m̄ to what the concept is not, n: the user's
   negative photos (and, with `library_contrast`, the library's average photo):
-  `negative_weight` · mean over templates of −log softmax([C_j·m̄, C_j·n₁, …] / τ)[0].
+  `negative_weight` / √k · mean over templates of −log softmax([C_j·m̄, C_j·n₁, …] / τ)[0],
+  for k negative photos (their views are the n). At full weight whatever k, a batch of "no"
+  answers could pull the word off its own examples; 1/√k leaves a single "Not Fluffy" as
+  strong and measured better after answers on both world models (README, "Tagging").
 
 The library contrast is off, as in the paper: it was meant to keep the word from what every
 photo shares (the modality gap), but on the semantic test world it did not beat the paper's
@@ -25,6 +28,7 @@ templates s·k … s·k + k − 1, modulo their number).
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -107,7 +111,9 @@ def word_loss(
         anchor = F.normalize(views.mean(dim=0), dim=-1)
         logits = torch.cat([concept @ anchor[:, None], concept @ negatives.T], dim=1) / tau
         targets = torch.zeros(len(concept), dtype=torch.long, device=concept.device)
-        loss = loss + settings.negative_weight * F.cross_entropy(logits, targets)
+        photos = max(1, len(negatives) // (settings.augmentations + 1))
+        weight = settings.negative_weight / math.sqrt(photos)
+        loss = loss + weight * F.cross_entropy(logits, targets)
     return loss
 
 
