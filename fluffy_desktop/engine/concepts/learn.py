@@ -43,7 +43,12 @@ from fluffy_desktop.engine.clip import ClipModel
 from fluffy_desktop.engine.concepts.inverter import Inverter
 from fluffy_desktop.engine.concepts.prompts import LEARN_TEMPLATES, concept_slot, fill
 from fluffy_desktop.engine.concepts.store import BadConcept
-from fluffy_desktop.engine.concepts.views import encode_views, photo_rows, split_views
+from fluffy_desktop.engine.concepts.views import (
+    encode_views,
+    photo_rows,
+    split_views,
+    views_per_photo,
+)
 from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
 
 
@@ -111,7 +116,7 @@ def word_loss(
         anchor = F.normalize(views.mean(dim=0), dim=-1)
         logits = torch.cat([concept @ anchor[:, None], concept @ negatives.T], dim=1) / tau
         targets = torch.zeros(len(concept), dtype=torch.long, device=concept.device)
-        photos = max(1, len(negatives) // (settings.augmentations + 1))
+        photos = max(1, len(negatives) // views_per_photo(settings))
         weight = settings.negative_weight / math.sqrt(photos)
         loss = loss + weight * F.cross_entropy(logits, targets)
     return loss

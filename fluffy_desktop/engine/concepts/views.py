@@ -70,7 +70,7 @@ def encode_views(
     progress: Progress = no_progress,
 ) -> torch.Tensor:
     """Normalised embeddings (on the model's device) of each photo followed by its augmented
-    views: photo i itself is row i × (settings.augmentations + 1)."""
+    views: photo i itself is row i × `views_per_photo(settings)`."""
     views = [
         view
         for image, key in zip(images, keys, strict=True)
@@ -87,17 +87,22 @@ def encode_views(
     return torch.cat(chunks).to(clip.device)
 
 
+def views_per_photo(settings: LearnSettings) -> int:
+    """Rows of `encode_views` output per photo: the photo itself, then its augmented views."""
+    return settings.augmentations + 1
+
+
 def split_views(
     encoded: torch.Tensor, shots: int, settings: LearnSettings
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """The shots' rows and the negatives' rows of views encoded for shots, then negatives."""
-    rows = shots * (settings.augmentations + 1)
+    rows = shots * views_per_photo(settings)
     return encoded[:rows], encoded[rows:]
 
 
 def photo_rows(encoded: torch.Tensor, settings: LearnSettings) -> torch.Tensor:
     """The rows of `encode_views` output that are the photos themselves, not their crops."""
-    return encoded[:: settings.augmentations + 1]
+    return encoded[:: views_per_photo(settings)]
 
 
 @dataclass(frozen=True)
@@ -197,7 +202,7 @@ class ViewCache:
         if new:
             images = [p.load() for p in new]
             rows = encode_views(clip, images, [p.key for p in new], settings, cancel, progress)
-            per_photo = settings.augmentations + 1
+            per_photo = views_per_photo(settings)
             for i, photo in enumerate(new):
                 found[photo.ident] = rows[i * per_photo : (i + 1) * per_photo].cpu()
         with self._lock:
