@@ -242,3 +242,45 @@ def test_search_and_album_join_the_word_with_the_examples_photo(world_home, tmp_
         stranger = next(p for p, o in zip(setup.gallery, setup.world.owners, strict=True) if o < 0)
         album.answer("Fluffy", [stranger], True)
         assert float(before @ album._concept_vector(album.concepts.get("Fluffy"))) < 0.9999
+
+
+def test_an_example_answered_no_leaves_the_examples_and_the_album(world_home, tmp_path):
+    """Found by hand: `fluffy reject` of an example kept it as an example, so it stayed in the
+    album (and was learned from as the concept and as a "no" at once)."""
+    setup, home = world_home
+    shot, *rest = (p.resolve() for p in setup.shots[CAT])
+    with copy_home(home, tmp_path / "home") as album:
+        album.answer("Fluffy", [shot], False)
+        album.answer("Fluffy", [rest[0]], True)  # a "yes" for an example leaves it an example
+        concept, members = album.concept_photos("Fluffy")
+    assert shot not in {m.path for m in members}
+    assert str(shot) not in {r["path"] for r in concept.photos + concept.confirmed}
+    assert [r["path"] for r in concept.photos] == [str(p) for p in rest]
+    assert not concept.confirmed and [r["path"] for r in concept.negatives] == [str(shot)]
+
+
+def test_rejecting_every_example_is_refused_and_changes_nothing(world_home, tmp_path):
+    setup, home = world_home
+    shots = [p.resolve() for p in setup.shots[CAT]]
+    with copy_home(home, tmp_path / "home") as album:
+        before = album.concepts.get("Fluffy")
+        with pytest.raises(FluffyError, match="at least one example"):
+            album.answer("Fluffy", shots, False)
+        after = album.concepts.get("Fluffy")
+    assert after.photos == before.photos and not after.negatives
+    assert after.word.equal(before.word)
+
+
+def test_relearning_with_a_no_answer_among_the_examples_makes_it_an_example(world_home, tmp_path):
+    """The request wins over an earlier answer: the photo is an example, no longer a "no"."""
+    setup, home = world_home
+    photo = setup.gallery[0].resolve()
+    with copy_home(home, tmp_path / "home") as album:
+        album.answer("Fluffy", [photo], False)
+        album.learn("Fluffy", "cat", [*setup.shots[CAT], photo])
+        concept, members = album.concept_photos("Fluffy")
+        with pytest.raises(FluffyError, match="both as an example and as a negative"):
+            album.learn("Fluffy", "cat", setup.shots[CAT], negatives=[setup.shots[CAT][0]])
+        assert album.concepts.get("Fluffy").word.equal(concept.word)
+    assert not concept.negatives
+    assert {m.path: m.state for m in members}[photo] == "example"

@@ -446,9 +446,9 @@ class Album:
         """Learn (or re-learn) a concept from photos; nothing is written unless it succeeds.
 
         Re-learning a concept keeps its earlier answers: "yes" photos stay examples and "no"
-        photos (and "Not ⟨name⟩") stay negatives."""
+        photos (and "Not ⟨name⟩") stay negatives, unless this request says otherwise."""
         started = time.perf_counter()
-        kind = self._checked_request(name, kind, photos)
+        kind = self._checked_request(name, kind, photos, negatives)
         earlier = self.concepts.get(name) if self.concepts.exists(name) else None
         refs = [self._photo_ref(Path(p).resolve()) for p in photos]
         rejected = [self._photo_ref(Path(p).resolve()) for p in negatives]
@@ -459,9 +459,9 @@ class Album:
             word=torch.zeros(clip.word_width),
             model=clip.identity,
             photos=refs,
-            negatives=_merged(earlier.negatives if earlier else [], rejected),
+            negatives=_without(_merged(earlier.negatives if earlier else [], rejected), refs),
             created=datetime.now(UTC).isoformat(timespec="seconds"),
-            confirmed=_without(earlier.confirmed if earlier else [], rejected),
+            confirmed=_without(earlier.confirmed if earlier else [], rejected + refs),
         )
         settings = settings or LearnSettings()
         stats = self._fit(concept, settings, None, progress, cancel)
@@ -568,10 +568,15 @@ class Album:
             concept.name, RELEARNED, found.found, found.moved, found.missing, seconds
         )
 
-    def _checked_request(self, name: str, kind: str, photos: Sequence[Path]) -> str:
+    def _checked_request(
+        self, name: str, kind: str, photos: Sequence[Path], negatives: Sequence[Path]
+    ) -> str:
         """The kind, stripped, once name, kind and photos are all usable (else a user error)."""
         if not photos:
             raise PhotoUnreadable("give at least one photo of the concept")
+        both = {Path(p).resolve() for p in photos} & {Path(p).resolve() for p in negatives}
+        if both:
+            raise FluffyError(f"{min(both)} is given both as an example and as a negative")
         if not kind.strip():
             raise FluffyError("say what kind of thing it is with --kind (for example: cat)")
         self.concepts.check_name(name)
@@ -695,7 +700,8 @@ class Album:
         cancel: threading.Event | None = None,
     ) -> dict:
         """Record "this is ⟨name⟩" (yes) or "this is not" answers and re-tune the concept from
-        its current word; the `confirm`/`reject --json` document."""
+        its current word; the `confirm`/`reject --json` document. A "no" for an example takes
+        it out of the examples; a "yes" for one leaves it an example."""
         started = time.perf_counter()
         concept = self._learned(name)
         missing = [p for p in photos if not Path(p).is_file()]
@@ -703,11 +709,16 @@ class Album:
             raise PhotoUnreadable(f"no photo at {missing[0]}" if missing else "name the photos")
         refs = [self._photo_ref(Path(p).resolve()) for p in photos]
         if yes:
-            concept.confirmed = _merged(concept.confirmed, refs)
+            examples = {r["path"] for r in concept.photos}
+            new = [r for r in refs if r["path"] not in examples]
+            concept.confirmed = _merged(concept.confirmed, new)
             concept.negatives = _without(concept.negatives, refs)
         else:
+            kept, confirmed = _without(concept.photos, refs), _without(concept.confirmed, refs)
+            if not kept and not confirmed:
+                raise FluffyError(f"{concept.name} needs at least one example photo: keep one")
+            concept.photos, concept.confirmed = kept, confirmed
             concept.negatives = _merged(concept.negatives, refs)
-            concept.confirmed = _without(concept.confirmed, refs)
         self._retune(concept, progress, cancel)
         members = self._members(concept, self._concept_vector(concept))
         return {
