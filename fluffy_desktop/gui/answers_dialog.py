@@ -1,11 +1,12 @@
-"""A concept's examples and answers ("yes" and "no" photos), each removable."""
+"""A concept's examples and answers ("yes" and "no" photos), as thumbnails, each removable."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QImage, QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QLabel,
@@ -16,6 +17,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fluffy_desktop.gui.icons import photo_icon
+from fluffy_desktop.gui.thumbnails import Thumbnails
 from fluffy_desktop.gui.workers import Jobs
 
 if TYPE_CHECKING:
@@ -23,17 +26,29 @@ if TYPE_CHECKING:
 
 PATH_ROLE = Qt.ItemDataRole.UserRole
 SECTIONS = (("photos", "Examples"), ("confirmed", "Said yes"), ("negatives", "Said no"))
+ICON = 64
 
 
 class AnswersDialog(QDialog):
     """Lists what a concept was learned from; Remove forgets one photo and re-tunes."""
 
-    def __init__(self, album: Album, jobs: Jobs, name: str, parent: QWidget | None = None):
+    def __init__(
+        self,
+        album: Album,
+        jobs: Jobs,
+        thumbnails: Thumbnails,
+        name: str,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
-        self.album, self.jobs, self.name = album, jobs, name
+        self.album, self.jobs, self.thumbnails, self.name = album, jobs, thumbnails, name
         self.setWindowTitle(f"{name}: examples and answers — Fluffy")
-        self.resize(560, 480)
+        self.resize(560, 560)
         self.list = QListWidget(self)
+        self.list.setIconSize(QSize(ICON, ICON))
+        self._bold = self.list.font()
+        self._bold.setBold(True)
+        thumbnails.loaded.connect(self._thumbnail_loaded)
         self.note = QLabel("", self)
         self.note.setWordWrap(True)
         self.remove_button = QPushButton("Remove", self)
@@ -53,11 +68,27 @@ class AnswersDialog(QDialog):
             refs = getattr(concept, attribute)
             header = QListWidgetItem(f"{title} ({len(refs)})")
             header.setFlags(Qt.ItemFlag.NoItemFlags)
+            header.setFont(self._bold)
+            header.setForeground(self.palette().color(QPalette.ColorRole.WindowText))
             self.list.addItem(header)
             for ref in refs:
-                item = QListWidgetItem(f"    {ref['path']}")
-                item.setData(PATH_ROLE, ref["path"])
-                self.list.addItem(item)
+                self.list.addItem(self._photo_item(Path(ref["path"])))
+
+    def _photo_item(self, path: Path) -> QListWidgetItem:
+        """The photo's thumbnail (once loaded), its name and, below it, its folder."""
+        item = QListWidgetItem(f"{path.name}\n{path.parent}")
+        item.setData(PATH_ROLE, str(path))
+        item.setToolTip(str(path))
+        image = self.thumbnails.get(path)
+        if image is not None:
+            item.setIcon(photo_icon(image))
+        return item
+
+    def _thumbnail_loaded(self, key: str, image: QImage) -> None:
+        for row in range(self.list.count()):
+            item = self.list.item(row)
+            if item.data(PATH_ROLE) == key:
+                item.setIcon(photo_icon(image))
 
     def remove_selected(self) -> None:
         item = self.list.currentItem()

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QImage, QPainter, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 
 from fluffy_desktop.engine.images import IMAGE_SUFFIXES
 from fluffy_desktop.gui.dnd import dropped
-from fluffy_desktop.gui.icons import icon
+from fluffy_desktop.gui.icons import icon, photo_icon
 from fluffy_desktop.gui.progress import progress_text, show_progress
 from fluffy_desktop.gui.thumbnails import Thumbnails
 from fluffy_desktop.gui.workers import Job, Jobs
@@ -76,7 +76,7 @@ class PhotoStrip(QListWidget):
             item.setToolTip(str(path))
             image = self.thumbnails.get(path)
             if image is not None:
-                item.setIcon(_icon(image))
+                item.setIcon(photo_icon(image))
             self.addItem(item)
 
     def remove_selected(self) -> None:
@@ -87,7 +87,7 @@ class PhotoStrip(QListWidget):
         for row in range(self.count()):
             item = self.item(row)
             if str(item.data(PATH_ROLE)) == key:
-                item.setIcon(_icon(image))
+                item.setIcon(photo_icon(image))
 
     def paintEvent(self, event) -> None:
         super().paintEvent(event)
@@ -112,10 +112,6 @@ class PhotoStrip(QListWidget):
         if photos:
             event.acceptProposedAction()
             self.photos_dropped.emit(photos)
-
-
-def _icon(image: QImage) -> QIcon:
-    return QIcon(QPixmap.fromImage(image)) if not image.isNull() else icon("cancel")
 
 
 class ConceptDialog(QDialog):

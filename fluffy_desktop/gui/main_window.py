@@ -585,7 +585,7 @@ class MainWindow(QMainWindow):
 
     def open_answers(self, name: str) -> AnswersDialog:
         """The concept's examples and answers, each removable."""
-        dialog = AnswersDialog(self.album, self.jobs, name, self)
+        dialog = AnswersDialog(self.album, self.jobs, self.thumbnails, name, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.open()
         return dialog

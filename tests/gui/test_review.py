@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from fluffy_desktop.gui.answers_dialog import PATH_ROLE
 from fluffy_desktop.gui.review_dialog import BATCH
 from tests.gui.conftest import WAIT_MS, wait_idle
 
@@ -52,9 +53,14 @@ def test_examples_and_answers_are_listed_and_removable(qtbot, world_home, world_
     dialog = window.open_answers("Fluffy")
     texts = [dialog.list.item(i).text() for i in range(dialog.list.count())]
     assert texts[0] == "Examples (5)" and "Said yes (0)" in texts and "Said no (1)" in texts
-    dialog.list.setCurrentRow(
-        next(i for i, t in enumerate(texts) if t.strip() == str(stranger.resolve()))
+    row = next(
+        i
+        for i in range(dialog.list.count())
+        if dialog.list.item(i).data(PATH_ROLE) == str(stranger.resolve())
     )
+    assert dialog.list.item(row).text() == f"{stranger.name}\n{stranger.resolve().parent}"
+    qtbot.waitUntil(lambda: not dialog.list.item(row).icon().isNull(), timeout=WAIT_MS)
+    dialog.list.setCurrentRow(row)
     dialog.remove_button.click()
     qtbot.waitUntil(lambda: "is re-tuned" in dialog.note.text(), timeout=WAIT_MS)
     assert window.album.concepts.get("Fluffy").negatives == []
