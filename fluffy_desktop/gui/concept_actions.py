@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from fluffy_desktop.gui.main_window import MainWindow
 
 CONCEPT_FILES = "Fluffy concepts (*.safetensors);;All files (*)"
+SKIPPED_LISTED = 10  # unreadable sidecars named after an export; the rest are counted
 
 
 class ConceptActions:
@@ -58,21 +59,50 @@ class ConceptActions:
         )
 
     def export_tags(self, name: str) -> None:
-        """Write XMP sidecar keywords for the album, after saying what that does."""
+        """Dry-run the XMP export, say what it would write, and write it if the user agrees."""
+        self.window.jobs.start(
+            lambda progress, cancel: self.album.export_tags([name], dry_run=True).to_json(),
+            done=lambda doc: self._confirm_export(name, doc),
+            error=self.window.show_error,
+        )
+
+    def _confirm_export(self, name: str, plan: dict) -> None:
+        unreadable = len(plan["skipped"])
+        ones = "one" if unreadable == 1 else "ones"
+        left = f", {unreadable} unreadable {ones} left alone" if unreadable else ""
         answer = QMessageBox.question(
             self.window,
             "Export tags",
-            f"Write the keyword “{name}” into an .xmp sidecar beside each photo of its album, "
-            "where digiKam, darktable, Lightroom and exiftool find it? The photos themselves "
-            "are not changed. This is one-way: Fluffy does not remove the keywords later.",
+            f"Write the keyword “{name}” beside the photos of its album, in .xmp sidecars "
+            "where digiKam, darktable, Lightroom and exiftool find it? "
+            f"{plan['written']} new sidecar{'s' * (plan['written'] != 1)}, {plan['merged']} "
+            "added to existing ones (keeping "
+            f"what they hold){left}. "
+            "The photos themselves are not changed. This is one-way: Fluffy does not remove "
+            "the keywords later.",
         )
         if answer == QMessageBox.StandardButton.Yes:
-            self._report(
-                lambda: self.album.export_tags([name]).to_json(),
-                lambda doc: (
-                    f"{name}: {doc['written']} sidecars written, {doc['merged']} "
-                    f"merged, {len(doc['skipped'])} skipped."
-                ),
+            self.window.jobs.start(
+                lambda progress, cancel: self.album.export_tags([name]).to_json(),
+                done=lambda doc: self._exported(name, doc),
+                error=self.window.show_error,
+            )
+
+    def _exported(self, name: str, doc: dict) -> None:
+        skipped = doc["skipped"]
+        self.window.notify(
+            f"{name}: {doc['written']} sidecars written, {doc['merged']} merged, "
+            f"{len(skipped)} skipped."
+        )
+        if skipped:
+            lines = [f"{s['path']}: {s['error']}" for s in skipped[:SKIPPED_LISTED]]
+            if len(skipped) > SKIPPED_LISTED:
+                lines.append(f"…and {len(skipped) - SKIPPED_LISTED} more.")
+            QMessageBox.warning(
+                self.window,
+                "Export tags",
+                "These sidecars could not be read, so they were left as they are:\n"
+                + "\n".join(lines),
             )
 
     def copy_photos(self, name: str) -> None:
