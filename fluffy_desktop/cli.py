@@ -322,7 +322,9 @@ def _concepts_show(album, args) -> None:
         **concept.to_info(),
         "model": concept.model,
         "photo_paths": [ref["path"] for ref in concept.photos],
+        "confirmed": [ref["path"] for ref in concept.confirmed],
         "negatives": [ref["path"] for ref in concept.negatives],
+        "threshold": concept.threshold,
         "settings": concept.settings,
     }
     _emit(args, doc, lambda: print(json.dumps(doc, indent=2)))

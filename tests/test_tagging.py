@@ -158,6 +158,13 @@ def test_the_cli_lists_reviews_and_records_answers(world_home, tmp_path, capsys)
     assert set(doc) == {"name", "rejected", "photos", "seconds"} and doc["rejected"] == 1
     assert main(_cli(tmp_path / "home", "concepts", "photos", "Fluffy", "--json")) == 0
     assert photo not in {p["path"] for p in json.loads(capsys.readouterr().out)["photos"]}
+    yes = asked["photos"][1]["path"]
+    assert main(_cli(tmp_path / "home", "confirm", "Fluffy", yes)) == 0
+    capsys.readouterr()
+    assert main(_cli(tmp_path / "home", "concepts", "show", "Fluffy", "--json")) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["confirmed"], shown["negatives"]) == ([yes], [photo])
+    assert isinstance(shown["threshold"], float)
 
 
 def test_answering_for_an_unknown_concept_is_one_line_and_changes_nothing(
