@@ -291,3 +291,29 @@ def test_relearning_with_a_no_answer_among_the_examples_makes_it_an_example(worl
         assert album.concepts.get("Fluffy").word.equal(concept.word)
     assert not concept.negatives
     assert {m.path: m.state for m in members}[photo] == "example"
+
+
+def test_examples_and_answers_that_move_inside_the_library_are_followed(world_home, tmp_path):
+    """Found by hand: after a photo moved, its "no" answer no longer kept it out of the album,
+    review asked about it again, and a moved example dropped out of the album."""
+    setup, home = world_home
+    moved = tmp_path / "home-copy-photos"
+    with copy_home(home, tmp_path / "home") as album:
+        _, before = album.concept_photos("Fluffy")
+        no = next(m.path for m in before if m.state == "auto")
+        album.answer("Fluffy", [no], False)
+        moved.mkdir()
+        shot = setup.shots[CAT][0].resolve()
+        new_no, new_shot = moved / "renamed-no.png", moved / "renamed-shot.png"
+        shutil.move(no, new_no)
+        shutil.move(shot, new_shot)
+        try:
+            album.index([moved])
+            concept, members = album.concept_photos("Fluffy")
+            asked = {m.path for m in album.review("Fluffy", 50)}
+        finally:
+            shutil.move(new_no, no)
+            shutil.move(new_shot, shot)
+    states = {m.path: m.state for m in members}
+    assert states.get(new_shot) == "example" and new_no not in states and new_no not in asked
+    assert [r["path"] for r in concept.negatives] == [str(new_no)]

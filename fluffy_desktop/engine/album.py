@@ -25,7 +25,7 @@ from fluffy_desktop.engine.concepts.prompts import concept_slot
 from fluffy_desktop.engine.concepts.relearn import RELEARNED, REUSED, UP_TO_DATE, RelearnReport
 from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
 from fluffy_desktop.engine.concepts.views import ViewCache, ViewPhoto, photo_rows, split_views
-from fluffy_desktop.engine.concepts.whereabouts import find_photos
+from fluffy_desktop.engine.concepts.whereabouts import find_photos, follow_moves
 from fluffy_desktop.engine.errors import BadQuery, ConceptMismatch, FluffyError, PhotoUnreadable
 from fluffy_desktop.engine.home import Home, atomic_write_bytes, default_home
 from fluffy_desktop.engine.images import (
@@ -254,11 +254,22 @@ class Album:
         progress: Progress | None = None,
         cancel: threading.Event | None = None,
     ) -> IndexReport:
-        """Add `paths` (if any) and index them incrementally; with none, re-scan every folder."""
+        """Add `paths` (if any) and index them incrementally; with none, re-scan every folder.
+        The concepts of this model then follow their photos that moved."""
         roots = self.add_folders(paths) if paths else self.folders()
         clip, index = self.clip(progress, cancel), self.vector_index()
         with self._write_lock:
-            return index_library(self.catalog, index, clip, roots, progress, cancel)
+            report = index_library(self.catalog, index, clip, roots, progress, cancel)
+            self._follow_moves(clip.identity)
+        return report
+
+    def _follow_moves(self, identity: str) -> None:
+        """Point the examples and answers of this model's concepts at where the library now
+        holds those that moved (other models' concepts follow theirs when re-learned)."""
+        for concept in self.concepts.list():
+            moved = follow_moves(concept, self.catalog.paths_by_digest)
+            if concept.model == identity and moved is not None:
+                self.concepts.save(moved)
 
     def recent(self, limit: int, offset: int = 0) -> list[PhotoRecord]:
         """Photos newest first, for the grid when there is no query."""

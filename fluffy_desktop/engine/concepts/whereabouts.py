@@ -3,7 +3,9 @@
 A reference is found at its stored path while the content there is still its own; else
 wherever the library holds the same content (a moved or renamed photo, found by its digest);
 else at its path when a file is still there (edited in place). The rest are missing: they
-stay in the concept, so a photo on a drive that comes back is used again.
+stay in the concept, so a photo on a drive that comes back is used again. `find_photos` serves
+re-learning; `follow_moves`, run after indexing, only looks for the photos no longer at their
+paths.
 """
 
 from __future__ import annotations
@@ -65,3 +67,23 @@ def find_photos(concept: Concept, lookup: DigestLookup) -> Whereabouts:
     )
     missing = states.count("missing")
     return Whereabouts(moved, len(states) - missing, states.count("moved"), missing)
+
+
+def follow_moves(concept: Concept, lookup: DigestLookup) -> Concept | None:
+    """The concept with each reference whose file is gone pointed at where the library now
+    holds its content; None when none moved. Photos still at their paths are not read."""
+    refs = concept.photos + concept.confirmed + concept.negatives
+    gone = [r["digest"] for r in refs if not Path(r["path"]).is_file()]
+    library = lookup(gone) if gone else {}
+    if not any(p.is_file() for paths in library.values() for p in paths):
+        return None
+
+    def now(found: list[dict]) -> list[dict]:
+        return [r if Path(r["path"]).is_file() else _now(r, library)[0] for r in found]
+
+    return replace(
+        concept,
+        photos=now(concept.photos),
+        confirmed=now(concept.confirmed),
+        negatives=now(concept.negatives),
+    )
