@@ -68,6 +68,9 @@ class ConceptActions:
 
     def _confirm_export(self, name: str, plan: dict) -> None:
         unreadable = len(plan["skipped"])
+        if not (plan["written"] or plan["merged"] or unreadable):
+            self.window.notify(f"{name}: every photo of its album already has the keyword.")
+            return
         ones = "one" if unreadable == 1 else "ones"
         left = f", {unreadable} unreadable {ones} left alone" if unreadable else ""
         answer = QMessageBox.question(

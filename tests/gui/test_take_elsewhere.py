@@ -35,6 +35,9 @@ def test_export_tags_asks_first_then_reports_what_it_wrote(qtbot, window, librar
     assert f"Fluffy: {len(written)} sidecars written, 0 merged, 0 skipped." == (
         window.statusBar().currentMessage()
     )
+    window.concept_actions.run("tags", "Fluffy")  # again: nothing left to write, nothing asked
+    qtbot.waitUntil(lambda: "already has" in window.statusBar().currentMessage(), timeout=WAIT_MS)
+    assert len(asked) == 1
 
 
 def test_export_tags_names_the_sidecars_it_could_not_read(qtbot, window, library, monkeypatch):
