@@ -82,6 +82,7 @@ class MainWindow(QMainWindow):
         self.album_name: str | None = None  # the concept whose album the grid shows
         self.hits: list[GridItem] = []
         self.query_concepts: list[str] = []
+        self.searching = ""  # the status line while a search runs, cleared by its results
         self.concepts: list[ConceptSummary] = []
         self.folders: list[Path] = []
         self.photo_count = 0
@@ -359,9 +360,9 @@ class MainWindow(QMainWindow):
         )
 
     def _after_change(self, message: str) -> None:
-        self.notify(message)
         self.refresh_library()
         self._show_again()
+        self.notify(message)  # after the search starts, so that its results do not hide it
 
     def _show_again(self) -> None:
         """Run the current search (or show the current album) again: its results changed."""
@@ -419,7 +420,8 @@ class MainWindow(QMainWindow):
             hits = self.album.search(query, SEARCH_K)
             return [GridItem(hit.path, hit.when, hit.score) for hit in hits], list(hits.concepts)
 
-        self.statusBar().showMessage(f"Searching for “{query}”…")
+        self.searching = f"Searching for “{query}”…"
+        self.statusBar().showMessage(self.searching)
         if self.model_state is not None and not self.model_state.ready:
             self.refresh_model_state()  # the banner says how far re-embedding has got
         self.jobs.start(
@@ -458,7 +460,8 @@ class MainWindow(QMainWindow):
         if generation != self._generation:
             return
         self.hits, self.query_concepts = items, concepts
-        self.statusBar().clearMessage()
+        if self.statusBar().currentMessage() == self.searching:
+            self.statusBar().clearMessage()
         self._show_hits()
         self.grid.scrollToTop()
 
@@ -591,7 +594,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def record_answers(self, name: str, yes: list[Path], no: list[Path]) -> None:
-        """Record review answers and re-tune the concept, in a worker."""
+        """Record answers (review, or the photo menu's "This is" / "Not") and re-tune the
+        concept, in a worker."""
 
         def record(progress, cancel) -> None:
             if yes:
@@ -602,17 +606,6 @@ class MainWindow(QMainWindow):
         job = self.jobs.start(
             record,
             done=lambda _: self._after_change(f"{name}: {len(yes)} yes, {len(no)} no — re-tuned."),
-            error=self.show_error,
-        )
-        self.progress.track(job, f"Re-tuning {name}…", cancellable=False)
-
-    def add_negative(self, name: str, photo: Path) -> None:
-        """ "Not <concept>": this photo is not it; re-tune the concept, then search again."""
-        job = self.jobs.start(
-            lambda progress, cancel: self.album.add_negative(name, photo, progress, cancel),
-            done=lambda _report: self._after_change(
-                f"{name} re-tuned: {photo.name} is not {name}."
-            ),
             error=self.show_error,
         )
         self.progress.track(job, f"Re-tuning {name}…", cancellable=False)
@@ -640,12 +633,19 @@ class MainWindow(QMainWindow):
         menu.addAction(icon("photos"), "Preview", lambda: self.open_preview(row))
         menu.addSeparator()
         menu.addAction(icon("similar"), "Find similar", lambda: self.find_similar(item.path))
+        count = len(selected)
         for name in self.query_concepts:
             menu.addAction(
-                icon("not-concept"), f"Not {name}", lambda n=name: self.add_negative(n, item.path)
+                icon("concept"),
+                f"This is {name}" if count == 1 else f"These are {name}",
+                lambda n=name: self.record_answers(n, selected, []),
+            )
+            menu.addAction(
+                icon("not-concept"),
+                f"Not {name}",
+                lambda n=name: self.record_answers(n, [], selected),
             )
         menu.addSeparator()
-        count = len(selected)
         menu.addAction(
             icon("concept-new"),
             f"New concept from {count} photo{'s' * (count != 1)}…",

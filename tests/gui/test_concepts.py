@@ -75,7 +75,7 @@ def test_not_concept_retunes_and_panel_actions_manage_concepts(
     row = next(r for r, item in enumerate(window.model.items()) if item.path not in library[1][:3])
     stranger = window.model.item(row).path
     menu = {action.text(): action for action in window.photo_menu(row).actions()}
-    assert {"Open", "Show in folder", "Find similar", "Not Fluffy"} <= set(menu)
+    assert {"Open", "Show in folder", "Find similar", "This is Fluffy", "Not Fluffy"} <= set(menu)
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()))
     menu["Show in folder"].trigger()
@@ -85,6 +85,15 @@ def test_not_concept_retunes_and_panel_actions_manage_concepts(
     qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=WAIT_MS)
     negatives = window.album.concepts.get("Fluffy").negatives
     assert [ref["path"] for ref in negatives] == [str(stranger.resolve())]
+    window.grid.selectAll()  # the photo menu answers for the whole selection
+    menu = {action.text(): action for action in window.photo_menu(0).actions()}
+    menu["These are Fluffy"].trigger()
+    wait_idle(qtbot, window)
+    count = len(window.model.items())
+    assert window.statusBar().currentMessage() == f"Fluffy: {count} yes, 0 no — re-tuned."
+    concept = window.album.concepts.get("Fluffy")
+    assert len(concept.photos) + len(concept.confirmed) == count
+    assert not concept.negatives
 
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Whiskers", True))
     window.concept_actions.run("rename", "Fluffy")
