@@ -580,7 +580,7 @@ class MainWindow(QMainWindow):
 
     def open_review(self, name: str) -> ReviewDialog:
         """ "Is this <concept>?": a batch of questions; the answers re-tune it afterwards."""
-        dialog = ReviewDialog(self.album, self.jobs, name, self)
+        dialog = ReviewDialog(self.album, self.jobs, self.thumbnails, name, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.answers_ready.connect(lambda yes, no: self.record_answers(name, yes, no))
         dialog.open()

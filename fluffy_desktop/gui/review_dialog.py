@@ -1,7 +1,8 @@
 """ "Is this Fluffy?": the photos whose answer helps most, answered Yes / No / Skip (Y / N / S).
 
-The dialog asks `Album.review` for a batch, shows one photo at a time, and keeps the answers
-until the batch ends; Undo (Ctrl+Z) takes the last answer back. The main window then records
+The dialog asks `Album.review` for a batch, shows one photo at a time above a strip of the
+whole batch (each photo's answer under it), and keeps the answers until the batch ends; Undo
+(Ctrl+Z) takes the last answer back. The main window then records
 the answers with `Album.answer` in a worker, which re-tunes the concept in the background.
 """
 
@@ -10,11 +11,23 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QImage, QKeySequence, QShortcut
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImage, QKeySequence, QPalette, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QListView,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+from fluffy_desktop.gui.icons import photo_icon
 from fluffy_desktop.gui.preview import PhotoView, decode_for_display
+from fluffy_desktop.gui.thumbnails import Thumbnails
 from fluffy_desktop.gui.workers import Jobs
 
 if TYPE_CHECKING:
@@ -23,6 +36,8 @@ if TYPE_CHECKING:
 BATCH = 10
 ANSWERS = {"yes": "Yes", "no": "No", "skip": "Skip"}
 KEYS = {"yes": "Y", "no": "N", "skip": "S"}
+STRIP_ICON = 60  # ten of them fit across the dialog
+NOW = "Now"  # the label under the photo being asked about
 
 
 class ReviewDialog(QDialog):
@@ -30,14 +45,23 @@ class ReviewDialog(QDialog):
 
     answers_ready = Signal(list, list)  # the photos answered Yes, and No, at the batch's end
 
-    def __init__(self, album: Album, jobs: Jobs, name: str, parent: QWidget | None = None):
+    def __init__(
+        self,
+        album: Album,
+        jobs: Jobs,
+        thumbnails: Thumbnails,
+        name: str,
+        parent: QWidget | None = None,
+    ):
         super().__init__(parent)
-        self.album, self.jobs, self.name = album, jobs, name
+        self.album, self.jobs, self.thumbnails, self.name = album, jobs, thumbnails, name
         self.photos: list[Path] = []
         self.answers: list[tuple[Path, str]] = []
         self.setWindowTitle(f"Is this {name}? — Fluffy")
-        self.resize(640, 560)
+        self.resize(720, 680)
         self.view = PhotoView(self)
+        self.strip = _strip(self)
+        thumbnails.loaded.connect(self._thumbnail_loaded)
         self.question = QLabel(f"Is this {name}?", self)
         self.question.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.buttons = {
@@ -64,6 +88,7 @@ class ReviewDialog(QDialog):
         column.addWidget(self.view, 1)
         column.addWidget(self.question)
         column.addLayout(row)
+        column.addWidget(self.strip)
 
     def _ask(self) -> None:
         self.view.show_image(None, "Finding the photos to ask about…")
@@ -76,6 +101,13 @@ class ReviewDialog(QDialog):
 
     def _asked(self, photos: list[Path]) -> None:
         self.photos = photos
+        for path in photos:
+            item = QListWidgetItem("")
+            item.setToolTip(str(path))
+            image = self.thumbnails.get(path)
+            if image is not None:
+                item.setIcon(photo_icon(image))
+            self.strip.addItem(item)
         if not photos:
             self.view.show_image(None, f"Nothing left to ask about {self.name}.")
             return
@@ -89,7 +121,27 @@ class ReviewDialog(QDialog):
             button.setEnabled(on)
         self.undo_button.setEnabled(bool(self.answers))
 
+    def _thumbnail_loaded(self, key: str, image: QImage) -> None:
+        for row, path in enumerate(self.photos):
+            if str(path) == key:
+                self.strip.item(row).setIcon(photo_icon(image))
+
+    def _mark_strip(self) -> None:
+        """Each answered photo's answer under it, and the one asked about now highlighted."""
+        position = len(self.answers)
+        highlight = self.palette().color(QPalette.ColorRole.Highlight)
+        for row in range(self.strip.count()):
+            item = self.strip.item(row)
+            if row < position:
+                item.setText(ANSWERS[self.answers[row][1]])
+            else:
+                item.setText(NOW if row == position else "")
+            item.setBackground(highlight if row == position else Qt.GlobalColor.transparent)
+        if position < self.strip.count():
+            self.strip.scrollToItem(self.strip.item(position))
+
     def _show_current(self) -> None:
+        self._mark_strip()
         position = len(self.answers)
         if position >= len(self.photos):
             self._submit()
@@ -133,3 +185,18 @@ class ReviewDialog(QDialog):
         if yes or no:
             self.answers_ready.emit(yes, no)
         self.accept()
+
+
+def _strip(parent: QWidget) -> QListWidget:
+    """One row of thumbnails, the whole batch; it shows, it takes no clicks or keys."""
+    strip = QListWidget(parent)
+    strip.setViewMode(QListView.ViewMode.IconMode)
+    strip.setFlow(QListView.Flow.LeftToRight)
+    strip.setWrapping(False)
+    strip.setMovement(QListView.Movement.Static)
+    strip.setIconSize(QSize(STRIP_ICON, STRIP_ICON))
+    strip.setGridSize(QSize(STRIP_ICON + 8, STRIP_ICON + 26))
+    strip.setFixedHeight(STRIP_ICON + 34)
+    strip.setSelectionMode(QListView.SelectionMode.NoSelection)
+    strip.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    return strip

@@ -16,10 +16,15 @@ def test_answers_by_key_with_undo_are_recorded_and_retune_the_concept(qtbot, wor
     qtbot.waitUntil(lambda: len(dialog.photos) == BATCH, timeout=WAIT_MS)
     assert "Is this Fluffy?" in dialog.question.text() and "(1 of 10)" in dialog.question.text()
     first, second = dialog.photos[0], dialog.photos[1]
+    strip = [dialog.strip.item(row) for row in range(dialog.strip.count())]
+    assert [item.toolTip() for item in strip] == [str(p) for p in dialog.photos]
+    qtbot.waitUntil(lambda: not any(item.icon().isNull() for item in strip), timeout=WAIT_MS)
     qtbot.keyClick(dialog, Qt.Key.Key_Y)
     qtbot.keyClick(dialog, Qt.Key.Key_S)
+    assert [item.text() for item in strip[:4]] == ["Yes", "Skip", "Now", ""]
     qtbot.keyClick(dialog, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo the skip
     assert "(2 of 10)" in dialog.question.text()
+    assert [item.text() for item in strip[:3]] == ["Yes", "Now", ""]
     qtbot.keyClick(dialog, Qt.Key.Key_N)
     with qtbot.waitSignal(dialog.answers_ready, timeout=WAIT_MS) as answers:
         for _ in range(BATCH - 2):
