@@ -267,8 +267,10 @@ class Album:
         """Point the examples and answers of this model's concepts at where the library now
         holds those that moved (other models' concepts follow theirs when re-learned)."""
         for concept in self.concepts.list():
+            if concept.model != identity:
+                continue
             moved = follow_moves(concept, self.catalog.paths_by_digest)
-            if concept.model == identity and moved is not None:
+            if moved is not None:
                 self.concepts.save(moved)
 
     def recent(self, limit: int, offset: int = 0) -> list[PhotoRecord]:
