@@ -146,7 +146,7 @@ class ConceptList(QListWidget):
         for concept in concepts:
             count = len(concept.photos)
             item = QListWidgetItem(
-                f"{concept.name}\n{concept.kind} · {count} photo{'s' * (count != 1)}"
+                f"{concept.name}\n{concept.kind} · {count} example{'s' * (count != 1)}"
             )
             item.setData(NAME_ROLE, concept.name)
             item.setToolTip(f"Show the photos of {concept.name}")

@@ -36,7 +36,7 @@ def test_dropping_photos_creates_a_concept_through_the_worker(qtbot, window, lib
     )  # a search for the new concept ran
     assert window.concept_dialog is None  # it closed (and was deleted)
     qtbot.waitUntil(lambda: window.side.concepts.count() == 1, timeout=WAIT_MS)
-    assert window.side.concepts.item(0).text().startswith("Fluffy\ncat · 4 photos")
+    assert window.side.concepts.item(0).text().startswith("Fluffy\ncat · 4 examples")
     assert window.album.concepts.get("Fluffy").kind == "cat"
     assert window.query == "Fluffy"
     assert window.model.item(0).score is not None
