@@ -6,25 +6,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QImage, QPalette
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDialog,
     QLabel,
-    QListWidget,
     QListWidgetItem,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from fluffy_desktop.gui.icons import photo_icon
+from fluffy_desktop.gui.photo_list import PATH_ROLE, PhotoList
 from fluffy_desktop.gui.thumbnails import Thumbnails
 from fluffy_desktop.gui.workers import Jobs
 
 if TYPE_CHECKING:
     from fluffy_desktop.engine.album import Album
 
-PATH_ROLE = Qt.ItemDataRole.UserRole
 SECTIONS = (("photos", "Examples"), ("confirmed", "Said yes"), ("negatives", "Said no"))
 ICON = 64
 
@@ -41,14 +39,13 @@ class AnswersDialog(QDialog):
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
-        self.album, self.jobs, self.thumbnails, self.name = album, jobs, thumbnails, name
+        self.album, self.jobs, self.name = album, jobs, name
         self.setWindowTitle(f"{name}: examples and answers — Fluffy")
         self.resize(560, 560)
-        self.list = QListWidget(self)
+        self.list = PhotoList(thumbnails, self)
         self.list.setIconSize(QSize(ICON, ICON))
         self._bold = self.list.font()
         self._bold.setBold(True)
-        thumbnails.loaded.connect(self._thumbnail_loaded)
         self.note = QLabel("", self)
         self.note.setWordWrap(True)
         self.remove_button = QPushButton("Remove", self)
@@ -72,23 +69,8 @@ class AnswersDialog(QDialog):
             header.setForeground(self.palette().color(QPalette.ColorRole.WindowText))
             self.list.addItem(header)
             for ref in refs:
-                self.list.addItem(self._photo_item(Path(ref["path"])))
-
-    def _photo_item(self, path: Path) -> QListWidgetItem:
-        """The photo's thumbnail (once loaded), its name and, below it, its folder."""
-        item = QListWidgetItem(f"{path.name}\n{path.parent}")
-        item.setData(PATH_ROLE, str(path))
-        item.setToolTip(str(path))
-        image = self.thumbnails.get(path)
-        if image is not None:
-            item.setIcon(photo_icon(image))
-        return item
-
-    def _thumbnail_loaded(self, key: str, image: QImage) -> None:
-        for row in range(self.list.count()):
-            item = self.list.item(row)
-            if item.data(PATH_ROLE) == key:
-                item.setIcon(photo_icon(image))
+                path = Path(ref["path"])
+                self.list.addItem(self.list.photo_item(path, f"{path.name}\n{path.parent}"))
 
     def remove_selected(self) -> None:
         item = self.list.currentItem()

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QImage, QPainter, QPalette
+from PySide6.QtGui import QPainter, QPalette
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -16,8 +16,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListView,
-    QListWidget,
-    QListWidgetItem,
     QProgressBar,
     QPushButton,
     QVBoxLayout,
@@ -26,7 +24,8 @@ from PySide6.QtWidgets import (
 
 from fluffy_desktop.engine.images import IMAGE_SUFFIXES
 from fluffy_desktop.gui.dnd import dropped
-from fluffy_desktop.gui.icons import icon, photo_icon
+from fluffy_desktop.gui.icons import icon
+from fluffy_desktop.gui.photo_list import PATH_ROLE, PhotoList
 from fluffy_desktop.gui.progress import progress_text, show_progress
 from fluffy_desktop.gui.thumbnails import Thumbnails
 from fluffy_desktop.gui.workers import Job, Jobs
@@ -34,7 +33,6 @@ from fluffy_desktop.gui.workers import Job, Jobs
 if TYPE_CHECKING:
     from fluffy_desktop.engine.album import Album
 
-PATH_ROLE = Qt.ItemDataRole.UserRole + 1
 STRIP_ICON = 96
 SUGGEST_DELAY_MS = 400  # let a burst of added photos settle before looking at them
 
@@ -44,14 +42,13 @@ def image_filter() -> str:
     return f"Photos ({patterns})"
 
 
-class PhotoStrip(QListWidget):
+class PhotoStrip(PhotoList):
     """The concept's example photos as thumbnails; takes dropped image files."""
 
     photos_dropped = Signal(list)
 
     def __init__(self, thumbnails: Thumbnails, parent=None):
-        super().__init__(parent)
-        self.thumbnails = thumbnails
+        super().__init__(thumbnails, parent)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setIconSize(QSize(STRIP_ICON, STRIP_ICON))
         self.setGridSize(QSize(STRIP_ICON + 16, STRIP_ICON + 12))
@@ -60,10 +57,9 @@ class PhotoStrip(QListWidget):
         self.setSelectionMode(QListView.SelectionMode.ExtendedSelection)
         self.setAcceptDrops(True)
         self.setMinimumHeight(STRIP_ICON + 40)
-        thumbnails.loaded.connect(self._thumbnail_loaded)
 
     def paths(self) -> list[Path]:
-        return [self.item(row).data(PATH_ROLE) for row in range(self.count())]
+        return [Path(self.item(row).data(PATH_ROLE)) for row in range(self.count())]
 
     def add(self, paths: list[Path]) -> None:
         known = set(self.paths())
@@ -71,23 +67,11 @@ class PhotoStrip(QListWidget):
             if path in known:
                 continue
             known.add(path)
-            item = QListWidgetItem(path.name)
-            item.setData(PATH_ROLE, path)
-            item.setToolTip(str(path))
-            image = self.thumbnails.get(path)
-            if image is not None:
-                item.setIcon(photo_icon(image))
-            self.addItem(item)
+            self.addItem(self.photo_item(path, path.name))
 
     def remove_selected(self) -> None:
         for item in self.selectedItems():
             self.takeItem(self.row(item))
-
-    def _thumbnail_loaded(self, key: str, image: QImage) -> None:
-        for row in range(self.count()):
-            item = self.item(row)
-            if str(item.data(PATH_ROLE)) == key:
-                item.setIcon(photo_icon(image))
 
     def paintEvent(self, event) -> None:
         super().paintEvent(event)

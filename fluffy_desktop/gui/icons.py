@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 
 from PySide6.QtCore import QByteArray, QRectF, Qt
-from PySide6.QtGui import QColor, QGuiApplication, QIcon, QImage, QPainter, QPalette, QPixmap
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPainter, QPalette, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
 from fluffy_desktop.engine.resources import resource
@@ -42,8 +42,3 @@ def _tinted(name: str, color: str) -> QIcon:
 def icon(name: str, color: QColor | None = None) -> QIcon:
     """A line icon from resources/icons/<name>.svg in the palette's text colour (or `color`)."""
     return _tinted(name, (color or _text_color()).name())
-
-
-def photo_icon(image: QImage) -> QIcon:
-    """A thumbnail as an icon; the cancel icon for a photo that cannot be shown."""
-    return QIcon(QPixmap.fromImage(image)) if not image.isNull() else icon("cancel")

@@ -18,14 +18,12 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
-from fluffy_desktop.gui.icons import photo_icon
+from fluffy_desktop.gui.photo_list import PhotoList
 from fluffy_desktop.gui.preview import PhotoView, decode_for_display
 from fluffy_desktop.gui.thumbnails import Thumbnails
 from fluffy_desktop.gui.workers import Jobs
@@ -54,14 +52,13 @@ class ReviewDialog(QDialog):
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
-        self.album, self.jobs, self.thumbnails, self.name = album, jobs, thumbnails, name
+        self.album, self.jobs, self.name = album, jobs, name
         self.photos: list[Path] = []
         self.answers: list[tuple[Path, str]] = []
         self.setWindowTitle(f"Is this {name}? — Fluffy")
         self.resize(720, 680)
         self.view = PhotoView(self)
-        self.strip = _strip(self)
-        thumbnails.loaded.connect(self._thumbnail_loaded)
+        self.strip = _strip(thumbnails, self)
         self.question = QLabel(f"Is this {name}?", self)
         self.question.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.buttons = {
@@ -102,12 +99,7 @@ class ReviewDialog(QDialog):
     def _asked(self, photos: list[Path]) -> None:
         self.photos = photos
         for path in photos:
-            item = QListWidgetItem("")
-            item.setToolTip(str(path))
-            image = self.thumbnails.get(path)
-            if image is not None:
-                item.setIcon(photo_icon(image))
-            self.strip.addItem(item)
+            self.strip.addItem(self.strip.photo_item(path, ""))
         if not photos:
             self.view.show_image(None, f"Nothing left to ask about {self.name}.")
             return
@@ -120,11 +112,6 @@ class ReviewDialog(QDialog):
         for button in self.buttons.values():
             button.setEnabled(on)
         self.undo_button.setEnabled(bool(self.answers))
-
-    def _thumbnail_loaded(self, key: str, image: QImage) -> None:
-        for row, path in enumerate(self.photos):
-            if str(path) == key:
-                self.strip.item(row).setIcon(photo_icon(image))
 
     def _mark_strip(self) -> None:
         """Each answered photo's answer under it, and the one asked about now highlighted."""
@@ -187,9 +174,9 @@ class ReviewDialog(QDialog):
         self.accept()
 
 
-def _strip(parent: QWidget) -> QListWidget:
+def _strip(thumbnails: Thumbnails, parent: QWidget) -> PhotoList:
     """One row of thumbnails, the whole batch; it shows, it takes no clicks or keys."""
-    strip = QListWidget(parent)
+    strip = PhotoList(thumbnails, parent)
     strip.setViewMode(QListView.ViewMode.IconMode)
     strip.setFlow(QListView.Flow.LeftToRight)
     strip.setWrapping(False)
