@@ -56,7 +56,7 @@ class ReviewDialog(QDialog):
         self.photos: list[Path] = []
         self.answers: list[tuple[Path, str]] = []
         self.setWindowTitle(f"Is this {name}? — Fluffy")
-        self.resize(720, 680)
+        self.resize(720, 560)  # fits an 800 × 600 screen
         self.view = PhotoView(self)
         self.strip = _strip(thumbnails, self)
         self.question = QLabel(f"Is this {name}?", self)
@@ -183,7 +183,10 @@ def _strip(thumbnails: Thumbnails, parent: QWidget) -> PhotoList:
     strip.setMovement(QListView.Movement.Static)
     strip.setIconSize(QSize(STRIP_ICON, STRIP_ICON))
     strip.setGridSize(QSize(STRIP_ICON + 8, STRIP_ICON + 26))
-    strip.setFixedHeight(STRIP_ICON + 34)
+    strip.setResizeMode(QListView.ResizeMode.Adjust)  # laid out again when the dialog resizes
+    strip.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    scroll_bar = strip.horizontalScrollBar().sizeHint().height()
+    strip.setFixedHeight(STRIP_ICON + 34 + scroll_bar)  # room for a scroll bar when narrow
     strip.setSelectionMode(QListView.SelectionMode.NoSelection)
     strip.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     return strip
