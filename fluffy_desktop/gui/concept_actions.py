@@ -67,8 +67,8 @@ class ConceptActions:
         )
 
     def _confirm_export(self, name: str, plan: dict) -> None:
-        unreadable = len(plan["skipped"])
-        if not (plan["written"] or plan["merged"] or unreadable):
+        written, merged, unreadable = plan["written"], plan["merged"], len(plan["skipped"])
+        if not (written or merged or unreadable):
             self.window.notify(f"{name}: every photo of its album already has the keyword.")
             return
         ones = "one" if unreadable == 1 else "ones"
@@ -78,11 +78,9 @@ class ConceptActions:
             "Export tags",
             f"Write the keyword “{name}” beside the photos of its album, in .xmp sidecars "
             "where digiKam, darktable, Lightroom and exiftool find it? "
-            f"{plan['written']} new sidecar{'s' * (plan['written'] != 1)}, {plan['merged']} "
-            "added to existing ones (keeping "
-            f"what they hold){left}. "
-            "The photos themselves are not changed. This is one-way: Fluffy does not remove "
-            "the keywords later.",
+            f"{written} new sidecar{'s' * (written != 1)}, {merged} added to existing ones "
+            f"(keeping what they hold){left}. The photos themselves are not changed. This is "
+            "one-way: Fluffy does not remove the keywords later.",
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.window.jobs.start(
