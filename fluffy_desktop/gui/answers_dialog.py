@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QDialog,
@@ -29,6 +29,8 @@ ICON = 64
 
 class AnswersDialog(QDialog):
     """Lists what a concept was learned from; Remove forgets one photo and re-tunes."""
+
+    changed = Signal(str)  # a photo was removed and the concept re-tuned: what to tell the user
 
     def __init__(
         self,
@@ -82,9 +84,13 @@ class AnswersDialog(QDialog):
         self.note.setText(f"Re-tuning {self.name} without {path.name}…")
         self.jobs.start(
             lambda progress, cancel: self.album.forget(self.name, path, progress, cancel),
-            done=lambda _: self._done(f"Removed {path.name}; {self.name} is re-tuned."),
+            done=lambda _: self._removed(f"Removed {path.name}; {self.name} is re-tuned."),
             error=self._done,
         )
+
+    def _removed(self, message: str) -> None:
+        self._done(message)
+        self.changed.emit(message)
 
     def _done(self, message: str) -> None:
         self.note.setText(message)

@@ -159,7 +159,7 @@ class ConceptActions:
     def export(self, name: str) -> None:
         suggested = str(Path.home() / f"{name}.safetensors")
         file, _ = QFileDialog.getSaveFileName(
-            self.window, f"Export {name}", suggested, CONCEPT_FILES
+            self.window, f"Save {name} as a concept file", suggested, CONCEPT_FILES
         )
         if file:
             self._do(

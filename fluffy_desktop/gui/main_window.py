@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer, QUrl
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -50,6 +50,7 @@ SEARCH_K = 1000  # ranked photos fetched per query (the cut-off and date sort wo
 MAX_GRID = 2_000_000  # photos listed in the library view
 REFRESH_WHILE_INDEXING_MS = 2500  # the library view shows new photos as they are indexed
 DEFAULT_CUTOFF = 0.20
+WINDOW_SIZE = QSize(1280, 820)  # at a first start, where the screen has room for it
 
 
 def index_summary(report) -> str:
@@ -67,6 +68,8 @@ def index_summary(report) -> str:
 
 
 class MainWindow(QMainWindow):
+    answers_recorded = Signal(str, bool)  # a concept's answers recorded and re-tuned, or failed
+
     def __init__(self, album: Album, settings: QSettings, scan_at_start: bool = True):
         super().__init__()
         self.album = album
@@ -185,7 +188,10 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
             self.restoreState(self.settings.value("window/state", QByteArray()))
         else:
-            self.resize(1280, 820)
+            room = self.screen().availableGeometry().size()
+            self.resize(
+                WINDOW_SIZE.boundedTo(QSize(room.width() * 9 // 10, room.height() * 9 // 10))
+            )
         splitter = self.settings.value("window/splitter")
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)
@@ -364,6 +370,11 @@ class MainWindow(QMainWindow):
         self._show_again()
         self.notify(message)  # after the search starts, so that its results do not hide it
 
+    def _concept_changed(self, message: str) -> None:
+        """A concept's examples or answers changed: its album, its search and its panel line."""
+        self._after_change(message)
+        self.refresh_concepts()
+
     def _show_again(self) -> None:
         """Run the current search (or show the current album) again: its results changed."""
         if self.album_name:
@@ -407,7 +418,6 @@ class MainWindow(QMainWindow):
         generation = self._generation
         self.query = text.strip()
         self.album_name = None
-        self.search_bar.slider.setEnabled(True)
         self.search_bar.set_ranked(bool(self.query))
         self.side.concepts.select(self.query)
         if not self.query:
@@ -436,8 +446,7 @@ class MainWindow(QMainWindow):
         self._generation += 1
         generation = self._generation
         self.query, self.album_name = name, name
-        self.search_bar.set_ranked(True)
-        self.search_bar.slider.setEnabled(False)
+        self.search_bar.set_ranked(True, album=name)
         self.side.concepts.select(name)
         album = self.album
 
@@ -583,6 +592,7 @@ class MainWindow(QMainWindow):
         dialog = ReviewDialog(self.album, self.jobs, self.thumbnails, name, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.answers_ready.connect(lambda yes, no: self.record_answers(name, yes, no))
+        self.answers_recorded.connect(dialog.recorded)
         dialog.open()
         return dialog
 
@@ -590,6 +600,7 @@ class MainWindow(QMainWindow):
         """The concept's examples and answers, each removable."""
         dialog = AnswersDialog(self.album, self.jobs, self.thumbnails, name, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.changed.connect(self._concept_changed)
         dialog.open()
         return dialog
 
@@ -603,11 +614,15 @@ class MainWindow(QMainWindow):
             if no:
                 self.album.answer(name, no, False, progress, cancel)
 
-        job = self.jobs.start(
-            record,
-            done=lambda _: self._after_change(f"{name}: {len(yes)} yes, {len(no)} no — re-tuned."),
-            error=self.show_error,
-        )
+        def recorded(_none) -> None:
+            self._concept_changed(f"{name}: {len(yes)} yes, {len(no)} no — re-tuned.")
+            self.answers_recorded.emit(name, True)
+
+        def failed(message: str) -> None:
+            self.answers_recorded.emit(name, False)
+            self.show_error(message)
+
+        job = self.jobs.start(record, done=recorded, error=failed)
         self.progress.track(job, f"Re-tuning {name}…", cancellable=False)
 
     # --- grid actions ---------------------------------------------------------------------

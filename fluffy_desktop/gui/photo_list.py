@@ -34,10 +34,12 @@ class PhotoList(QListWidget):
         return item
 
     def _thumbnail_loaded(self, key: str, image: QImage) -> None:
-        for row in range(self.count()):
-            item = self.item(row)
-            if item.data(PATH_ROLE) == key:
-                item.setIcon(_photo_icon(image))
+        items = [self.item(row) for row in range(self.count())]
+        found = [item for item in items if item.data(PATH_ROLE) == key]
+        for item in found:
+            item.setIcon(_photo_icon(image))
+        if found:  # in icon mode an item keeps the size it had without its thumbnail until then
+            self.scheduleDelayedItemsLayout()
 
 
 def _photo_icon(image: QImage) -> QIcon:

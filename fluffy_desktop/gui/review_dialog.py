@@ -2,8 +2,10 @@
 
 The dialog asks `Album.review` for a batch, shows one photo at a time above a strip of the
 whole batch (each photo's answer under it), and keeps the answers until the batch ends; Undo
-(Ctrl+Z) takes the last answer back. The main window then records
-the answers with `Album.answer` in a worker, which re-tunes the concept in the background.
+(Ctrl+Z) takes the last answer back. The main window then records the answers with
+`Album.answer` in a worker, which re-tunes the concept in the background, and tells the dialog
+(`recorded`), which then offers the next batch. Closing the dialog mid-batch hands on the
+answers given so far.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class ReviewDialog(QDialog):
         self.album, self.jobs, self.name = album, jobs, name
         self.photos: list[Path] = []
         self.answers: list[tuple[Path, str]] = []
+        self.handed_on = False  # this batch's answers went to the window
         self.setWindowTitle(f"Is this {name}? — Fluffy")
         self.resize(720, 560)  # fits an 800 × 600 screen
         self.view = PhotoView(self)
@@ -65,7 +68,11 @@ class ReviewDialog(QDialog):
             key: QPushButton(f"{text} ({KEYS[key]})", self) for key, text in ANSWERS.items()
         }
         self.undo_button = QPushButton("Undo (Ctrl+Z)", self)
+        self.more_button = QPushButton(f"Review {BATCH} more", self)
+        self.done_button = QPushButton("Done", self)
         self._layout()
+        self.more_button.clicked.connect(self.review_more)
+        self.done_button.clicked.connect(self.accept)
         for key, button in self.buttons.items():
             button.clicked.connect(lambda _=False, key=key: self.answer(key))
             QShortcut(QKeySequence(KEYS[key]), self).activated.connect(
@@ -79,8 +86,10 @@ class ReviewDialog(QDialog):
         row = QHBoxLayout()
         row.addWidget(self.undo_button)
         row.addStretch(1)
-        for button in self.buttons.values():
+        for button in (*self.buttons.values(), self.more_button, self.done_button):
             row.addWidget(button)
+        self.more_button.hide()
+        self.done_button.hide()
         column = QVBoxLayout(self)
         column.addWidget(self.view, 1)
         column.addWidget(self.question)
@@ -111,7 +120,7 @@ class ReviewDialog(QDialog):
     def _enable(self, on: bool) -> None:
         for button in self.buttons.values():
             button.setEnabled(on)
-        self.undo_button.setEnabled(bool(self.answers))
+        self.undo_button.setEnabled(bool(self.answers) and not self.handed_on)
 
     def _mark_strip(self) -> None:
         """Each answered photo's answer under it, and the one asked about now highlighted."""
@@ -161,17 +170,72 @@ class ReviewDialog(QDialog):
 
     def undo(self) -> None:
         """Take the last answer back and show its photo again."""
-        if self.answers:
+        if self.answers and not self.handed_on:
             self.answers.pop()
             self._show_current()
 
-    def _submit(self) -> None:
-        """Hand the batch's answers on (the window records them in the background) and close."""
+    def _hand_on(self) -> bool:
+        """Hand the batch's Yes and No answers to the window, once; whether there were any."""
         yes = [p for p, key in self.answers if key == "yes"]
         no = [p for p, key in self.answers if key == "no"]
-        if yes or no:
-            self.answers_ready.emit(yes, no)
-        self.accept()
+        if self.handed_on or not (yes or no):
+            return False
+        self.handed_on = True
+        self.answers_ready.emit(yes, no)
+        return True
+
+    def _submit(self) -> None:
+        """At the batch's end: hand the answers on and wait for the re-tune (only skips: close)."""
+        if not self._hand_on():
+            self.accept()
+            return
+        self._enable(False)
+        for button in self.buttons.values():
+            button.hide()
+        self.more_button.show()
+        self.more_button.setEnabled(False)
+        self.done_button.show()
+        self.question.setText(f"Is this {self.name}?   All {len(self.photos)} answered")
+        self.view.show_image(None, f"Re-tuning {self.name} with your answers…")
+
+    def recorded(self, name: str, ok: bool) -> None:
+        """The window has recorded this batch's answers (ok) or has said why it could not."""
+        if name != self.name or not self.handed_on or self.more_button.isHidden():
+            return
+        if not ok:
+            self.view.show_image(None, "Your answers were not recorded (see the message).")
+            return
+        self.jobs.start(
+            lambda progress, cancel: len(self.album.concept_photos(self.name)[1]),
+            done=self._retuned,
+            error=self._failed,
+        )
+
+    def _retuned(self, count: int) -> None:
+        self.view.show_image(
+            None,
+            f"{self.name} is re-tuned with your answers: its album holds "
+            f"{count:,} photo{'s' * (count != 1)}.",
+        )
+        self.more_button.setEnabled(True)
+        self.more_button.setDefault(True)
+        self.more_button.setFocus()
+
+    def review_more(self) -> None:
+        """The next batch, asked about with the re-tuned concept."""
+        self.photos, self.answers, self.handed_on = [], [], False
+        self.strip.clear()
+        self.more_button.hide()
+        self.done_button.hide()
+        for button in self.buttons.values():
+            button.show()
+        self.question.setText(f"Is this {self.name}?")
+        self._ask()
+
+    def reject(self) -> None:
+        """Closing keeps the answers given so far: the window records them."""
+        self._hand_on()
+        super().reject()
 
 
 def _strip(thumbnails: Thumbnails, parent: QWidget) -> PhotoList:

@@ -91,7 +91,6 @@ class SearchBar(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal, self)
         self.slider.setRange(0, round(CUTOFF_MAX * 100))
         self.slider.setFixedWidth(160)
-        self.slider.setToolTip("Hide matches scoring below this (left end: show all)")
         self.slider.valueChanged.connect(self._cutoff_moved)
         self.cutoff_label = QLabel(self)
         self.cutoff_label.setMinimumWidth(self.fontMetrics().horizontalAdvance("≥ 0.00 ") + 4)
@@ -123,11 +122,19 @@ class SearchBar(QWidget):
     def by_date(self) -> bool:
         return self.by_date_button.isChecked()
 
-    def set_ranked(self, ranked: bool) -> None:
-        """The date toggle and the cut-off apply to ranked matches only."""
+    def set_ranked(self, ranked: bool, album: str | None = None) -> None:
+        """The date toggle applies to ranked matches; the cut-off to free-text search only (a
+        concept's album is cut at the concept's own threshold)."""
         self.by_date_button.setEnabled(ranked)
+        tip = (
+            f"{album}'s album holds the photos that reach {album}'s own threshold: "
+            "the Match slider is for free-text search"
+            if album
+            else "Hide matches scoring below this (left end: show all)"
+        )
         for widget in (self.slider, self.match_label, self.cutoff_label):
-            widget.setEnabled(ranked)
+            widget.setEnabled(ranked and not album)
+            widget.setToolTip(tip)
 
     def set_concepts(self, names: list[str]) -> None:
         self.field.names.setStringList(names)

@@ -35,10 +35,21 @@ class ConceptSummary:
     name: str
     kind: str
     photos: tuple[Path, ...]
+    said_yes: int = 0
+    said_no: int = 0
 
     @classmethod
     def of(cls, concept) -> ConceptSummary:
-        return cls(concept.name, concept.kind, tuple(Path(p["path"]) for p in concept.photos))
+        photos = tuple(Path(p["path"]) for p in concept.photos)
+        return cls(
+            concept.name, concept.kind, photos, len(concept.confirmed), len(concept.negatives)
+        )
+
+    def line(self) -> str:
+        """The kind and what the concept learned from: "cat · 5 examples · 12 yes"."""
+        count = len(self.photos)
+        text = f"{self.kind} · {count} example{'s' * (count != 1)}"
+        return f"{text} · {self.said_yes} yes" if self.said_yes else text
 
 
 def _header(text: str, parent: QWidget) -> QLabel:
@@ -144,12 +155,12 @@ class ConceptList(QListWidget):
         self.clear()
         self._concepts = {c.name: c for c in concepts}
         for concept in concepts:
-            count = len(concept.photos)
-            item = QListWidgetItem(
-                f"{concept.name}\n{concept.kind} · {count} example{'s' * (count != 1)}"
-            )
+            item = QListWidgetItem(f"{concept.name}\n{concept.line()}")
             item.setData(NAME_ROLE, concept.name)
-            item.setToolTip(f"Show the photos of {concept.name}")
+            item.setToolTip(
+                f"Show the photos of {concept.name} ({len(concept.photos)} examples, "
+                f"{concept.said_yes} said yes, {concept.said_no} said no)"
+            )
             item.setIcon(self._mosaic(concept))
             self.addItem(item)
 
@@ -193,17 +204,25 @@ class ConceptList(QListWidget):
             return
         name = item.data(NAME_ROLE)
         menu = QMenu(self)
-        for action, label, glyph in (
-            ("show", f"Show {name}", "photos"),
-            ("review", f"Is this {name}? Review…", "concept"),
-            ("answers", "Examples and answers…", "photos"),
-            ("tags", "Export tags to sidecars…", "export"),
-            ("copy", "Copy photos to a folder…", "folder"),
-            ("rename", "Rename…", "rename"),
-            ("export", "Export…", "export"),
-            ("delete", "Delete", "delete"),
+        for group in (
+            (
+                ("show", f"Show {name}", "photos"),
+                ("review", f"Is this {name}? Review…", "concept"),
+                ("answers", "Examples and answers…", "photos"),
+            ),
+            (
+                ("tags", "Export tags to sidecars…", "export"),
+                ("copy", "Copy photos to a folder…", "folder"),
+            ),
+            (
+                ("rename", "Rename…", "rename"),
+                ("export", "Save as a concept file…", "export"),
+                ("delete", "Delete", "delete"),
+            ),
         ):
-            menu.addAction(icon(glyph), label).setData(action)
+            menu.addSeparator()
+            for action, label, glyph in group:
+                menu.addAction(icon(glyph), label).setData(action)
         chosen = menu.exec(self.viewport().mapToGlobal(pos))
         menu.deleteLater()
         if chosen is not None:

@@ -7,7 +7,7 @@ from weakref import WeakKeyDictionary
 
 import pytest
 from PySide6.QtCore import QThread
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QListWidget
 
 from fluffy_desktop.engine.album import Album
 from fluffy_desktop.gui.app import settings_for
@@ -84,6 +84,21 @@ def open_window(qtbot, album, scan_at_start: bool = False) -> MainWindow:
     window.search_bar.set_cutoff(None)
     window.start()
     return window
+
+
+def tiled(photos: QListWidget) -> bool:
+    """Whether each item of a photo list (icon mode, with a grid) is as large as its thumbnail
+    and lies within its own grid cell, overlapping no other."""
+    grid, size = photos.gridSize(), photos.iconSize()
+    for item in (photos.item(row) for row in range(photos.count())):
+        rect, thumbnail = photos.visualItemRect(item), item.icon().actualSize(size)
+        within = (
+            rect.left() // grid.width() == rect.right() // grid.width()
+            and rect.top() // grid.height() == rect.bottom() // grid.height()
+        )
+        if rect.width() < thumbnail.width() or rect.height() < thumbnail.height() or not within:
+            return False
+    return True
 
 
 def wait_idle(qtbot, window) -> None:

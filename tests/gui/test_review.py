@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from fluffy_desktop.gui.answers_dialog import PATH_ROLE
 from fluffy_desktop.gui.review_dialog import BATCH
-from tests.gui.conftest import WAIT_MS, wait_idle
+from tests.gui.conftest import WAIT_MS, tiled, wait_idle
 
 
 def test_answers_by_key_with_undo_are_recorded_and_retune_the_concept(qtbot, world_window):
@@ -35,6 +35,11 @@ def test_answers_by_key_with_undo_are_recorded_and_retune_the_concept(qtbot, wor
     concept = window.album.concepts.get("Fluffy")
     assert [r["path"] for r in concept.confirmed] == [str(first.resolve())]
     assert str(second.resolve()) in [r["path"] for r in concept.negatives]
+    panel = window.side.concepts
+    qtbot.waitUntil(
+        lambda: panel.item(0).text() == "Fluffy\ncat · 5 examples · 1 yes", timeout=WAIT_MS
+    )
+    assert "1 said yes, 1 said no" in panel.item(0).toolTip()
 
 
 def test_clicking_a_concept_shows_its_album_whatever_the_slider(qtbot, world_window):
@@ -45,7 +50,9 @@ def test_clicking_a_concept_shows_its_album_whatever_the_slider(qtbot, world_win
     _, members = window.album.concept_photos("Fluffy")
     assert [i.path for i in window.model.items()] == [m.path for m in members]
     assert window.count_label.text() == f"Fluffy · {len(members)} photos"
-    assert not window.search_bar.slider.isEnabled()
+    bar = window.search_bar  # the whole Match control is greyed out, its value too
+    assert not any(w.isEnabled() for w in (bar.slider, bar.match_label, bar.cutoff_label))
+    assert "Fluffy's own threshold" in bar.match_label.toolTip()
     window.search_bar.by_date_button.click()
     dates = [i.when for i in window.model.items() if i.when]
     assert dates == sorted(dates, reverse=True)
@@ -55,6 +62,9 @@ def test_examples_and_answers_are_listed_and_removable(qtbot, world_home, world_
     setup, window = world_home[0], world_window
     stranger = next(p for p, o in zip(setup.gallery, setup.world.owners, strict=True) if o < 0)
     window.album.answer("Fluffy", [stranger], False)
+    window.refresh_concepts()
+    panel = window.side.concepts
+    qtbot.waitUntil(lambda: "1 said no" in panel.item(0).toolTip(), timeout=WAIT_MS)
     dialog = window.open_answers("Fluffy")
     texts = [dialog.list.item(i).text() for i in range(dialog.list.count())]
     assert texts[0] == "Examples (5)" and "Said yes (0)" in texts and "Said no (1)" in texts
@@ -70,4 +80,49 @@ def test_examples_and_answers_are_listed_and_removable(qtbot, world_home, world_
     qtbot.waitUntil(lambda: "is re-tuned" in dialog.note.text(), timeout=WAIT_MS)
     assert window.album.concepts.get("Fluffy").negatives == []
     assert "Said no (0)" in [dialog.list.item(i).text() for i in range(dialog.list.count())]
+    qtbot.waitUntil(lambda: "0 said no" in panel.item(0).toolTip(), timeout=WAIT_MS)
     wait_idle(qtbot, window)
+
+
+def test_the_review_strip_lays_out_thumbnails_that_load_late(qtbot, world_window):
+    dialog = world_window.open_review("Fluffy")
+    qtbot.waitUntil(lambda: len(dialog.photos) == BATCH, timeout=WAIT_MS)
+    strip = dialog.strip
+    items = [strip.item(row) for row in range(strip.count())]
+    qtbot.waitUntil(lambda: not any(item.icon().isNull() for item in items), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: tiled(strip), timeout=WAIT_MS)  # the re-layout may be delayed
+    dialog.reject()
+    wait_idle(qtbot, world_window)
+
+
+def test_after_a_batch_the_dialog_offers_the_next_one_asked_with_the_retuned_concept(
+    qtbot, world_window
+):
+    dialog = world_window.open_review("Fluffy")
+    qtbot.waitUntil(lambda: len(dialog.photos) == BATCH, timeout=WAIT_MS)
+    first = list(dialog.photos)
+    for key in [Qt.Key.Key_Y, Qt.Key.Key_N] * (BATCH // 2):
+        qtbot.keyClick(dialog, key)
+    assert dialog.isVisible() and not dialog.more_button.isEnabled()  # re-tuning
+    qtbot.waitUntil(dialog.more_button.isEnabled, timeout=WAIT_MS)
+    _, members = world_window.album.concept_photos("Fluffy")
+    assert f"its album holds {len(members)} photos" in dialog.view.note
+    dialog.more_button.click()
+    qtbot.waitUntil(lambda: len(dialog.photos) == BATCH, timeout=WAIT_MS)
+    assert not set(dialog.photos) & set(first)  # none asked about again
+    assert "(1 of 10)" in dialog.question.text() and dialog.buttons["yes"].isEnabled()
+    dialog.reject()
+    wait_idle(qtbot, world_window)
+
+
+def test_closing_mid_batch_records_the_answers_given_so_far(qtbot, world_window):
+    dialog = world_window.open_review("Fluffy")
+    qtbot.waitUntil(lambda: len(dialog.photos) == BATCH, timeout=WAIT_MS)
+    yes, no = dialog.photos[0], dialog.photos[2]
+    for key in (Qt.Key.Key_Y, Qt.Key.Key_S, Qt.Key.Key_N):
+        qtbot.keyClick(dialog, key)
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    wait_idle(qtbot, world_window)
+    concept = world_window.album.concepts.get("Fluffy")
+    assert [r["path"] for r in concept.confirmed] == [str(yes.resolve())]
+    assert [r["path"] for r in concept.negatives] == [str(no.resolve())]

@@ -88,3 +88,9 @@ def test_the_window_remembers_its_geometry_and_view(qtbot, indexed):
     assert (second.width(), second.height()) == size
     assert second.search_bar.cutoff() == 0.3
     assert second.search_bar.by_date()
+
+
+def test_at_a_first_start_the_window_fits_the_screen(qtbot, window):
+    room = window.screen().availableGeometry()  # the offscreen screen is 800 × 600
+    assert window.frameGeometry().width() <= room.width()
+    assert window.frameGeometry().height() <= room.height()  # the status bar's counts show
