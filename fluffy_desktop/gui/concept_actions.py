@@ -71,16 +71,20 @@ class ConceptActions:
         if not (written or merged or unreadable):
             self.window.notify(f"{name}: every photo of its album already has the keyword.")
             return
-        ones = "one" if unreadable == 1 else "ones"
-        left = f", {unreadable} unreadable {ones} left alone" if unreadable else ""
+        lines = [
+            f"• {written} new sidecar{'s' * (written != 1)}",
+            f"• {merged} existing sidecar{'s' * (merged != 1)} get it too, keeping what they hold",
+        ]
+        if unreadable:
+            lines.append(f"• {unreadable} unreadable sidecar{'s' * (unreadable != 1)} left alone")
         answer = QMessageBox.question(
             self.window,
             "Export tags",
-            f"Write the keyword “{name}” beside the photos of its album, in .xmp sidecars "
-            "where digiKam, darktable, Lightroom and exiftool find it? "
-            f"{written} new sidecar{'s' * (written != 1)}, {merged} added to existing ones "
-            f"(keeping what they hold){left}. The photos themselves are not changed. This is "
-            "one-way: Fluffy does not remove the keywords later.",
+            f"Write the keyword “{name}” beside the photos of its album?\n\n"
+            "In .xmp sidecars, where digiKam, darktable, Lightroom and exiftool find it:\n"
+            + "\n".join(lines)
+            + "\n\nThe photos themselves are not changed. This is one-way: Fluffy does not "
+            "remove the keywords later.",
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.window.jobs.start(

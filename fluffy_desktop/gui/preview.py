@@ -239,11 +239,13 @@ class PreviewDialog(QDialog):
         self._generation += 1
         generation = self._generation
         item = self.items[row]
-        score = f"   ·   match {item.score:.3f}" if item.score is not None else ""
-        self.caption.setText(
-            f"{item.path.name}   ·   {short_date(item.when)}{score}   ·   {row + 1} of "
-            f"{len(self.items):,}"
-        )
+        parts = [
+            item.path.name,
+            short_date(item.when) if item.when else "",  # none for an example outside the library
+            f"match {item.score:.3f}" if item.score is not None else "",
+            f"{row + 1} of {len(self.items):,}",
+        ]
+        self.caption.setText("   ·   ".join(part for part in parts if part))
         self.setWindowTitle(f"{item.path.name} — Fluffy")
         self.previous_button.setEnabled(row > 0)
         self.next_button.setEnabled(row < len(self.items) - 1)

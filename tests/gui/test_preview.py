@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 
+from fluffy_desktop.gui.grid import GridItem
 from tests.gui.conftest import WAIT_MS
 
 
@@ -76,5 +77,20 @@ def test_the_preview_fits_the_screen(qtbot, window):
     window.open_preview(0)
     preview, room = window.preview, window.screen().availableGeometry()
     assert preview.width() <= room.width() and preview.height() <= room.height()
+    preview.reject()
+    qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=WAIT_MS)
+
+
+def test_the_caption_of_a_photo_without_a_date_leaves_the_date_out(
+    qtbot, window, library, tmp_path
+):
+    outside = tmp_path / "example.jpg"  # an example outside the library: no date is known
+    outside.write_bytes(library[1][0].read_bytes())
+    window.model.set_items([GridItem(outside, "", 0.5), GridItem(library[1][1], "", None)])
+    window.open_preview(0)
+    preview = window.preview
+    assert preview.caption.text() == "example.jpg   ·   match 0.500   ·   1 of 2"
+    preview.step(1)
+    assert preview.caption.text() == f"{library[1][1].name}   ·   2 of 2"
     preview.reject()
     qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=WAIT_MS)

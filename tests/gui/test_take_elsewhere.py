@@ -31,7 +31,7 @@ def test_export_tags_asks_first_then_reports_what_it_wrote(qtbot, window, librar
     _, members = window.album.concept_photos("Fluffy")
     written = [p for p in photos if sidecar_path(p).exists()]
     assert sorted(written) == sorted(m.path for m in members if m.path in photos)
-    assert f"{len(written)} new sidecars, 0 added to existing ones" in asked[0]
+    assert f"• {len(written)} new sidecars\n• 0 existing sidecars get it too" in asked[0]
     assert f"Fluffy: {len(written)} sidecars written, 0 merged, 0 skipped." == (
         window.statusBar().currentMessage()
     )
@@ -48,7 +48,7 @@ def test_export_tags_names_the_sidecars_it_could_not_read(qtbot, window, library
     monkeypatch.setattr(QMessageBox, "warning", lambda *a, **k: warned.append(a[2]))
     window.concept_actions.run("tags", "Fluffy")
     qtbot.waitUntil(lambda: bool(warned), timeout=WAIT_MS)
-    assert "1 unreadable one left alone" in asked[0]
+    assert "• 1 unreadable sidecar left alone" in asked[0]
     assert str(sidecar_path(photos[0])) in warned[0] and "cannot read" in warned[0]
     assert sidecar_path(photos[0]).read_text() == "not xml <"
     assert "1 skipped." in window.statusBar().currentMessage()
