@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox
 
+from fluffy_desktop.gui.words import counted
+
 if TYPE_CHECKING:
     from fluffy_desktop.engine.album import Album
     from fluffy_desktop.gui.main_window import MainWindow
@@ -72,11 +74,11 @@ class ConceptActions:
             self.window.notify(f"{name}: every photo of its album already has the keyword.")
             return
         lines = [
-            f"• {written} new sidecar{'s' * (written != 1)}",
-            f"• {merged} existing sidecar{'s' * (merged != 1)} get it too, keeping what they hold",
+            f"• {counted(written, 'new sidecar')}",
+            f"• added to {counted(merged, 'existing sidecar')} (nothing in them is lost)",
         ]
         if unreadable:
-            lines.append(f"• {unreadable} unreadable sidecar{'s' * (unreadable != 1)} left alone")
+            lines.append(f"• {counted(unreadable, 'unreadable sidecar')} left alone")
         answer = QMessageBox.question(
             self.window,
             "Export tags",
@@ -146,6 +148,10 @@ class ConceptActions:
             )
 
     def _renamed_in_query(self, old: str, new: str) -> None:
+        """The page of a renamed concept follows it; a search naming it is run with the new name."""
+        if self.window.album_name == old:
+            self.window.show_album(new)
+            return
         query = self.window.query
         pattern = re.compile(rf"(?<!\w){re.escape(old)}(?!\w)", re.IGNORECASE)
         if pattern.search(query):

@@ -28,6 +28,7 @@ from fluffy_desktop.gui.icons import icon
 from fluffy_desktop.gui.photo_list import PATH_ROLE, PhotoList
 from fluffy_desktop.gui.progress import progress_text, show_progress
 from fluffy_desktop.gui.thumbnails import Thumbnails
+from fluffy_desktop.gui.words import counted
 from fluffy_desktop.gui.workers import Job, Jobs
 
 if TYPE_CHECKING:
@@ -229,7 +230,7 @@ class ConceptDialog(QDialog):
         count = len(self.strip.paths())
         hint = "  (3–10 work best)" if 0 < count < 3 else ""
         self.count_label.setText(
-            f"{count} photo{'s' * (count != 1)}{hint}" if count else "Drop photos above"
+            f"{counted(count, 'photo')}{hint}" if count else "Drop photos above"
         )
         self._check_ready()
         if count:

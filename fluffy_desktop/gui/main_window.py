@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from fluffy_desktop.engine.model_state import RELEARN
+from fluffy_desktop.gui.album_header import AlbumHeader
 from fluffy_desktop.gui.answers_dialog import AnswersDialog
 from fluffy_desktop.gui.concept_actions import ConceptActions
 from fluffy_desktop.gui.concept_dialog import ConceptDialog
@@ -40,6 +41,7 @@ from fluffy_desktop.gui.search_bar import SearchBar
 from fluffy_desktop.gui.side_panel import ConceptSummary, SidePanel
 from fluffy_desktop.gui.thumbnails import Thumbnails
 from fluffy_desktop.gui.watcher import FolderWatcher
+from fluffy_desktop.gui.words import counted
 from fluffy_desktop.gui.workers import STOP_TIMEOUT_S, Job, Jobs
 
 if TYPE_CHECKING:
@@ -63,8 +65,10 @@ def index_summary(report) -> str:
     ]
     parts = [f"{count:,} {label}" for count, label in counts if count]
     if not parts:
-        return f"Your library is up to date: {report.total:,} photos."
-    return f"Indexed {report.total:,} photos in {report.seconds:.1f} s: {', '.join(parts)}."
+        return f"Your library is up to date: {counted(report.total, 'photo')}."
+    return (
+        f"Indexed {counted(report.total, 'photo')} in {report.seconds:.1f} s: {', '.join(parts)}."
+    )
 
 
 class MainWindow(QMainWindow):
@@ -128,10 +132,12 @@ class MainWindow(QMainWindow):
         self.content.addWidget(self.empty)
         self.side = SidePanel(self.thumbnails, self)
         self.banner = ModelBanner(self)
+        self.album_header = AlbumHeader(self)
         photos = QWidget(self)
         column = QVBoxLayout(photos)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(self.banner)
+        column.addWidget(self.album_header)
         column.addWidget(self.content, 1)
         self.splitter = QSplitter(self)
         self.splitter.addWidget(self.side)
@@ -165,6 +171,7 @@ class MainWindow(QMainWindow):
         self.side.remove_folder_requested.connect(self.remove_folder)
         self.side.concept_clicked.connect(self.show_album)
         self.side.concept_action.connect(self.concept_actions.run)
+        self.album_header.action_requested.connect(self.concept_actions.run)
         self.side.import_requested.connect(self.concept_actions.import_file)
         self.side.new_concept_requested.connect(self.open_concept_dialog)
         self.indexer.started.connect(self._indexing_started)
@@ -401,8 +408,8 @@ class MainWindow(QMainWindow):
         self._indexing_ended(index_summary(report))
         if report.updated or report.removed:
             self.thumbnails.forget()
-        if self.query and (report.added or report.updated or report.removed):
-            self.run_query(self.query)
+        if report.added or report.updated or report.removed:
+            self._show_again()
 
     def _indexing_ended(self, message: str) -> None:
         if not self.indexer.running():
@@ -418,6 +425,7 @@ class MainWindow(QMainWindow):
         generation = self._generation
         self.query = text.strip()
         self.album_name = None
+        self.album_header.hide()
         self.search_bar.set_ranked(bool(self.query))
         self.side.concepts.select(self.query)
         if not self.query:
@@ -447,6 +455,8 @@ class MainWindow(QMainWindow):
         generation = self._generation
         self.query, self.album_name = name, name
         self.search_bar.set_ranked(True, album=name)
+        self.search_bar.set_text("")  # the grid shows the album, not a search
+        self.album_header.show_concept(name, self.side.concepts.kind_of(name))
         self.side.concepts.select(name)
         album = self.album
 
@@ -495,7 +505,8 @@ class MainWindow(QMainWindow):
         """The grid, or the empty state that says why there is nothing, and the count."""
         shown = len(self.model.items())
         if self.album_name:
-            self.count_label.setText(f"{self.album_name} · {shown:,} photo{'s' * (shown != 1)}")
+            self.count_label.setText(f"{self.album_name} · {counted(shown, 'photo')}")
+            self.album_header.show_count(shown)
         elif self.query:
             self.count_label.setText(f"{shown:,} of {len(self.hits):,} matches")
         elif self.model_state is not None and self.model_state.notice:
@@ -560,6 +571,11 @@ class MainWindow(QMainWindow):
         self.side.set_concepts(concepts)
         self.side.concepts.select(self.query)
         self.search_bar.set_concepts([c.name for c in concepts])
+        if self.album_name and self.album_name not in {c.name for c in concepts}:
+            self.search_bar.set_text("")  # its concept was deleted: back to the library
+            self.run_query("")
+        elif self.album_name:
+            self.album_header.set_kind(self.side.concepts.kind_of(self.album_name))
 
     def open_concept_dialog(self, photos: list[Path]) -> None:
         dialog = self.concept_dialog
@@ -581,11 +597,11 @@ class MainWindow(QMainWindow):
 
     def _learned(self, report) -> None:
         self.notify(
-            f"Learned {report.name} ({report.kind}) from {report.photos} photo"
-            f"{'s' * (report.photos != 1)} in {report.seconds:.1f} s."
+            f"Learned {report.name} ({report.kind}) from {counted(report.photos, 'photo')} "
+            f"in {report.seconds:.1f} s."
         )
         self.refresh_concepts()
-        self.search_bar.search_for(report.name)
+        self.show_album(report.name)
 
     def open_review(self, name: str) -> ReviewDialog:
         """ "Is this <concept>?": a batch of questions; the answers re-tune it afterwards."""
@@ -663,7 +679,7 @@ class MainWindow(QMainWindow):
         menu.addSeparator()
         menu.addAction(
             icon("concept-new"),
-            f"New concept from {count} photo{'s' * (count != 1)}…",
+            f"New concept from {counted(count, 'photo')}…",
             lambda: self.open_concept_dialog(selected),
         )
         return menu

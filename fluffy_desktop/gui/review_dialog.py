@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from fluffy_desktop.gui.photo_list import PhotoList
 from fluffy_desktop.gui.preview import PhotoView, decode_for_display
 from fluffy_desktop.gui.thumbnails import Thumbnails
+from fluffy_desktop.gui.words import counted
 from fluffy_desktop.gui.workers import Jobs
 
 if TYPE_CHECKING:
@@ -215,7 +216,7 @@ class ReviewDialog(QDialog):
         self.view.show_image(
             None,
             f"{self.name} is re-tuned with your answers: its album holds "
-            f"{count:,} photo{'s' * (count != 1)}.",
+            f"{counted(count, 'photo')}.",
         )
         self.more_button.setEnabled(True)
         self.more_button.setDefault(True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QSignalBlocker, QStringListModel, Qt, Signal
+from PySide6.QtCore import QStringListModel, Qt, Signal
 from PySide6.QtWidgets import (
     QCompleter,
     QHBoxLayout,
@@ -77,6 +77,7 @@ class SearchBar(QWidget):
         self.field.setClearButtonEnabled(True)
         self.field.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.field.setMinimumWidth(320)
+        self._quiet = False  # set_text is changing the field
         self.field.returnPressed.connect(self.run)
         self.field.textChanged.connect(self._cleared)
 
@@ -143,14 +144,21 @@ class SearchBar(QWidget):
     def run(self) -> None:
         self.query_entered.emit(self.text())
 
+    def set_text(self, text: str) -> None:
+        """Put text in the field without running it."""
+        self._quiet = True  # the field's own clear button still follows the text
+        self.field.setText(text)
+        self._quiet = False
+
     def search_for(self, text: str) -> None:
-        """Put text in the field and run it (a concept click, "Find similar")."""
-        with QSignalBlocker(self.field):
-            self.field.setText(text)
+        """Put text in the field and run it ("Find similar")."""
+        self.set_text(text)
         self.run()
 
     def _cleared(self, text: str) -> None:
-        if not text:  # the clear button, or everything deleted: back to the whole library
+        if (
+            not text and not self._quiet
+        ):  # the clear button, or everything deleted: back to the whole library
             self.run()
 
     def _cutoff_moved(self, value: int) -> None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 from fluffy_desktop.gui.dnd import dropped
 from fluffy_desktop.gui.icons import icon
 from fluffy_desktop.gui.thumbnails import Thumbnails
+from fluffy_desktop.gui.words import counted
 
 NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 MOSAIC = 56  # pixels of a concept's 2 × 2 example mosaic
@@ -48,7 +49,7 @@ class ConceptSummary:
     def line(self) -> str:
         """The kind and what the concept learned from: "cat · 5 examples · 12 yes"."""
         count = len(self.photos)
-        text = f"{self.kind} · {count} example{'s' * (count != 1)}"
+        text = f"{self.kind} · {counted(count, 'example')}"
         return f"{text} · {self.said_yes} yes" if self.said_yes else text
 
 
@@ -163,6 +164,11 @@ class ConceptList(QListWidget):
             )
             item.setIcon(self._mosaic(concept))
             self.addItem(item)
+
+    def kind_of(self, name: str) -> str:
+        """The kind of the concept listed under `name` ("" if none is)."""
+        concept = self._concepts.get(name)
+        return concept.kind if concept else ""
 
     def select(self, query: str) -> None:
         """Highlight the concept whose smart album the grid shows (none for other queries)."""

@@ -154,3 +154,23 @@ def test_a_search_reads_the_concept_files_once(qtbot, window, library, monkeypat
     qtbot.waitUntil(lambda: window.query_concepts == ["Fluffy"], timeout=WAIT_MS)
     wait_idle(qtbot, window)
     assert len(reads) == 1  # by the search itself, which also names the query's concepts
+
+
+def test_the_page_shown_follows_its_concept_renamed_and_leaves_when_it_is_deleted(
+    qtbot, window, library, monkeypatch
+):
+    window.album.learn("Fluffy", "cat", library[1][:3])
+    window.refresh_concepts()
+    wait_idle(qtbot, window)
+    window.show_album("Fluffy")
+    wait_idle(qtbot, window)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("Whiskers", True))
+    window.concept_actions.run("rename", "Fluffy")
+    wait_idle(qtbot, window)
+    assert window.album_name == "Whiskers" and window.album_header.title.text() == "Whiskers"
+    assert window.count_label.text().startswith("Whiskers · ")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    window.concept_actions.run("delete", "Whiskers")
+    wait_idle(qtbot, window)
+    assert window.album_name is None and not window.album_header.isVisible()
+    assert window.count_label.text() == f"{window.photo_count:,} photos"  # the whole library

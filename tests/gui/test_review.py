@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from fluffy_desktop.gui.answers_dialog import PATH_ROLE
-from fluffy_desktop.gui.review_dialog import BATCH
+from fluffy_desktop.gui.review_dialog import BATCH, ReviewDialog
 from tests.gui.conftest import WAIT_MS, tiled, wait_idle
 
 
@@ -42,20 +42,34 @@ def test_answers_by_key_with_undo_are_recorded_and_retune_the_concept(qtbot, wor
     assert "1 said yes, 1 said no" in panel.item(0).toolTip()
 
 
-def test_clicking_a_concept_shows_its_album_whatever_the_slider(qtbot, world_window):
+def test_clicking_a_concept_shows_its_page_whatever_the_slider(qtbot, world_window):
     window = world_window
     window.search_bar.set_cutoff(0.9)  # the Match slider is for free-text search only
+    window.search_bar.search_for("beach")
+    wait_idle(qtbot, window)
     window.side.concepts.itemClicked.emit(window.side.concepts.item(0))
     qtbot.waitUntil(lambda: "Fluffy ·" in window.count_label.text(), timeout=WAIT_MS)
     _, members = window.album.concept_photos("Fluffy")
     assert [i.path for i in window.model.items()] == [m.path for m in members]
     assert window.count_label.text() == f"Fluffy · {len(members)} photos"
+    header = window.album_header  # the concept's page: its head, and no search text
+    assert header.isVisible() and header.title.text() == "Fluffy"
+    assert header.detail.text() == f"cat · {len(members)} photos"
+    assert window.search_bar.text() == "" and window.album_name == "Fluffy"
     bar = window.search_bar  # the whole Match control is greyed out, its value too
     assert not any(w.isEnabled() for w in (bar.slider, bar.match_label, bar.cutoff_label))
     assert "Fluffy's own threshold" in bar.match_label.toolTip()
     window.search_bar.by_date_button.click()
     dates = [i.when for i in window.model.items() if i.when]
     assert dates == sorted(dates, reverse=True)
+    header.review_button.click()  # review from the page, not only from the concept's menu
+    dialog = window.findChild(ReviewDialog)
+    assert dialog is not None and dialog.name == "Fluffy"
+    qtbot.waitUntil(lambda: len(dialog.photos) == BATCH, timeout=WAIT_MS)
+    dialog.reject()
+    window.search_bar.search_for("beach")  # a search leaves the page
+    assert not header.isVisible() and window.album_name is None
+    wait_idle(qtbot, window)
 
 
 def test_examples_and_answers_are_listed_and_removable(qtbot, world_home, world_window):
@@ -126,3 +140,21 @@ def test_closing_mid_batch_records_the_answers_given_so_far(qtbot, world_window)
     concept = world_window.album.concepts.get("Fluffy")
     assert [r["path"] for r in concept.confirmed] == [str(yes.resolve())]
     assert [r["path"] for r in concept.negatives] == [str(no.resolve())]
+
+
+def test_a_photo_indexed_while_the_album_shows_joins_it_there(qtbot, world_window, tmp_path):
+    window = world_window
+    window.show_album("Fluffy")
+    qtbot.waitUntil(lambda: "Fluffy ·" in window.count_label.text(), timeout=WAIT_MS)
+    before = len(window.model.items())
+    _, members = window.album.concept_photos("Fluffy")
+    new = tmp_path / "new photos"
+    new.mkdir()
+    found = next(m for m in members if m.state == "auto")  # not an example: its copy is found
+    (new / "fluffy again.png").write_bytes(found.path.read_bytes())
+    window.add_folders([new])
+    qtbot.waitUntil(lambda: len(window.model.items()) == before + 1, timeout=WAIT_MS)
+    assert window.album_name == "Fluffy" and window.album_header.isVisible()
+    assert (new / "fluffy again.png") in [i.path for i in window.model.items()]
+    assert not window.search_bar.slider.isEnabled()  # still the album, not a search
+    wait_idle(qtbot, window)

@@ -31,7 +31,7 @@ def test_export_tags_asks_first_then_reports_what_it_wrote(qtbot, window, librar
     _, members = window.album.concept_photos("Fluffy")
     written = [p for p in photos if sidecar_path(p).exists()]
     assert sorted(written) == sorted(m.path for m in members if m.path in photos)
-    assert f"• {len(written)} new sidecars\n• 0 existing sidecars get it too" in asked[0]
+    assert f"• {len(written)} new sidecars\n• added to 0 existing sidecars" in asked[0]
     assert f"Fluffy: {len(written)} sidecars written, 0 merged, 0 skipped." == (
         window.statusBar().currentMessage()
     )

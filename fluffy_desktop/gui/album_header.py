@@ -1,0 +1,74 @@
+"""The head of a concept's page: its name, kind and album size above the grid, and what can be
+done with it (review, its examples and answers, taking the album elsewhere) in plain sight."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QWidget
+
+from fluffy_desktop.gui.icons import icon
+from fluffy_desktop.gui.words import counted
+
+
+class AlbumHeader(QWidget):
+    """Shown while the grid shows a concept's album. `action_requested(action, name)` asks for
+    one of the concept menu's actions ("review", "answers", "tags", "copy")."""
+
+    action_requested = Signal(str, str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.name = self.kind = ""
+        self.photos: int | None = None  # the album's size, None while it is read
+        self.title = QLabel(self)
+        font = self.title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.3)
+        self.title.setFont(font)
+        self.detail = QLabel(self)
+        self.detail.setStyleSheet("color: palette(mid);")
+        self.review_button = QPushButton(icon("concept"), "", self)
+        self.answers_button = QPushButton(icon("photos"), "Examples and answers…", self)
+        self.more_button = QPushButton(icon("export"), "Take elsewhere", self)
+        menu = QMenu(self.more_button)
+        for action, label, glyph in (
+            ("tags", "Export tags to sidecars…", "export"),
+            ("copy", "Copy photos to a folder…", "folder"),
+        ):
+            menu.addAction(icon(glyph), label, lambda action=action: self._request(action))
+        self.more_button.setMenu(menu)
+        self.review_button.clicked.connect(lambda: self._request("review"))
+        self.answers_button.clicked.connect(lambda: self._request("answers"))
+        row = QHBoxLayout(self)
+        row.setContentsMargins(12, 8, 12, 4)
+        row.addWidget(self.title)
+        row.addSpacing(8)
+        row.addWidget(self.detail, 1)
+        for button in (self.review_button, self.answers_button, self.more_button):
+            row.addWidget(button)
+        self.hide()
+
+    def show_concept(self, name: str, kind: str) -> None:
+        """Head the page of `name` (its album's size follows, from `show_count`)."""
+        self.name, self.kind, self.photos = name, kind, None
+        self.title.setText(name)
+        self.review_button.setText(f"Is this {name}? Review…")
+        self._describe()
+        self.show()
+
+    def show_count(self, photos: int) -> None:
+        self.photos = photos
+        self._describe()
+
+    def set_kind(self, kind: str) -> None:
+        """The kind, once the concept list is read (a concept just learned)."""
+        self.kind = kind
+        self._describe()
+
+    def _describe(self) -> None:
+        photos = self.photos
+        size = "…" if photos is None else counted(photos, "photo")
+        self.detail.setText(f"{self.kind} · {size}" if self.kind else size)
+
+    def _request(self, action: str) -> None:
+        self.action_requested.emit(action, self.name)
