@@ -4,7 +4,7 @@ done with it (review, its examples and answers, taking the album elsewhere) in p
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QSizePolicy, QWidget
 
 from fluffy_desktop.gui.icons import icon
 from fluffy_desktop.gui.words import counted
@@ -12,7 +12,9 @@ from fluffy_desktop.gui.words import counted
 
 class AlbumHeader(QWidget):
     """Shown while the grid shows a concept's album. `action_requested(action, name)` asks for
-    one of the concept menu's actions ("review", "answers", "tags", "copy")."""
+    one of the concept menu's actions ("review", "answers", "tags", "copy"). Where it is too
+    narrow for their words (a small screen) the buttons show only their icons, and the words
+    as tooltips: the header never makes the window wider."""
 
     action_requested = Signal(str, str)
 
@@ -28,8 +30,8 @@ class AlbumHeader(QWidget):
         self.detail = QLabel(self)
         self.detail.setStyleSheet("color: palette(mid);")
         self.review_button = QPushButton(icon("concept"), "", self)
-        self.answers_button = QPushButton(icon("photos"), "Examples and answers…", self)
-        self.more_button = QPushButton(icon("export"), "Take elsewhere", self)
+        self.answers_button = QPushButton(icon("photos"), "", self)
+        self.more_button = QPushButton(icon("export"), "", self)
         menu = QMenu(self.more_button)
         for action, label, glyph in (
             ("tags", "Export tags to sidecars…", "export"),
@@ -46,15 +48,21 @@ class AlbumHeader(QWidget):
         row.addWidget(self.detail, 1)
         for button in (self.review_button, self.answers_button, self.more_button):
             row.addWidget(button)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.labels = {
+            self.answers_button: "Examples and answers…",
+            self.more_button: "Take elsewhere",
+        }
         self.hide()
 
     def show_concept(self, name: str, kind: str) -> None:
         """Head the page of `name` (its album's size follows, from `show_count`)."""
         self.name, self.kind, self.photos = name, kind, None
         self.title.setText(name)
-        self.review_button.setText(f"Is this {name}? Review…")
+        self.labels[self.review_button] = f"Is this {name}? Review…"
         self._describe()
         self.show()
+        self._fit()
 
     def show_count(self, photos: int) -> None:
         self.photos = photos
@@ -69,6 +77,20 @@ class AlbumHeader(QWidget):
         photos = self.photos
         size = "…" if photos is None else counted(photos, "photo")
         self.detail.setText(f"{self.kind} · {size}" if self.kind else size)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        """The buttons' words where the header has room for them, else only their icons."""
+        for button, text in self.labels.items():
+            button.setText(text)
+        self.layout().invalidate()
+        roomy = self.width() >= self.layout().sizeHint().width()
+        for button, text in self.labels.items():
+            button.setText(text if roomy else "")
+            button.setToolTip("" if roomy else text)
 
     def _request(self, action: str) -> None:
         self.action_requested.emit(action, self.name)

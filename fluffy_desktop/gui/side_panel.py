@@ -147,6 +147,9 @@ class ConceptList(QListWidget):
         self.thumbnails = thumbnails
         self.setIconSize(QSize(MOSAIC, MOSAIC))
         self.setSpacing(2)
+        self.setWordWrap(True)  # a narrow panel wraps "cat · 5 examples · 12 yes"
+        self.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.customContextMenuRequested.connect(self._menu)
         self._concepts: dict[str, ConceptSummary] = {}

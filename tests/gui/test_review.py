@@ -56,6 +56,14 @@ def test_clicking_a_concept_shows_its_page_whatever_the_slider(qtbot, world_wind
     assert header.isVisible() and header.title.text() == "Fluffy"
     assert header.detail.text() == f"cat · {len(members)} photos"
     assert window.search_bar.text() == "" and window.album_name == "Fluffy"
+    room = window.screen().availableGeometry()  # on a small screen: icons only, no wider window
+    assert window.frameGeometry().width() <= room.width()
+    assert header.review_button.text() == "" and header.review_button.toolTip() == (
+        "Is this Fluffy? Review…"
+    )
+    window.resize(1400, window.height())  # with room, the buttons say what they do
+    qtbot.waitUntil(lambda: header.review_button.text() == "Is this Fluffy? Review…")
+    assert header.answers_button.text() == "Examples and answers…"
     bar = window.search_bar  # the whole Match control is greyed out, its value too
     assert not any(w.isEnabled() for w in (bar.slider, bar.match_label, bar.cutoff_label))
     assert "Fluffy's own threshold" in bar.match_label.toolTip()
