@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
-    QDialog,
     QLabel,
     QListWidgetItem,
     QPushButton,
@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 
 from fluffy_desktop.gui.photo_list import PATH_ROLE, PhotoList
 from fluffy_desktop.gui.thumbnails import Thumbnails
-from fluffy_desktop.gui.workers import Jobs
+from fluffy_desktop.gui.workers import Jobs, WorkerDialog
 
 if TYPE_CHECKING:
     from fluffy_desktop.engine.album import Album
@@ -27,10 +27,9 @@ SECTIONS = (("photos", "Examples"), ("confirmed", "Said yes"), ("negatives", "Sa
 ICON = 64
 
 
-class AnswersDialog(QDialog):
-    """Lists what a concept was learned from; Remove forgets one photo and re-tunes."""
-
-    changed = Signal(str)  # a photo was removed and the concept re-tuned: what to tell the user
+class AnswersDialog(WorkerDialog):
+    """Lists what a concept was learned from; Remove forgets one photo and re-tunes.
+    `changed(message)` is called once a removal is done, even if the dialog has closed since."""
 
     def __init__(
         self,
@@ -38,10 +37,11 @@ class AnswersDialog(QDialog):
         jobs: Jobs,
         thumbnails: Thumbnails,
         name: str,
+        changed: Callable[[str], None],
         parent: QWidget | None = None,
     ):
         super().__init__(parent)
-        self.album, self.jobs, self.name = album, jobs, name
+        self.album, self.jobs, self.name, self.changed = album, jobs, name, changed
         self.setWindowTitle(f"{name}: examples and answers — Fluffy")
         self.resize(560, 560)
         self.list = PhotoList(thumbnails, self)
@@ -82,15 +82,13 @@ class AnswersDialog(QDialog):
         path = Path(item.data(PATH_ROLE))
         self.remove_button.setEnabled(False)
         self.note.setText(f"Re-tuning {self.name} without {path.name}…")
+        message = f"Removed {path.name}; {self.name} is re-tuned."
+        changed, shown = self.changed, self.while_open(self._done)
         self.jobs.start(
             lambda progress, cancel: self.album.forget(self.name, path, progress, cancel),
-            done=lambda _: self._removed(f"Removed {path.name}; {self.name} is re-tuned."),
+            done=lambda _: (changed(message), shown(message)),
             error=self._done,
         )
-
-    def _removed(self, message: str) -> None:
-        self._done(message)
-        self.changed.emit(message)
 
     def _done(self, message: str) -> None:
         self.note.setText(message)

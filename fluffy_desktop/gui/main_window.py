@@ -614,9 +614,10 @@ class MainWindow(QMainWindow):
 
     def open_answers(self, name: str) -> AnswersDialog:
         """The concept's examples and answers, each removable."""
-        dialog = AnswersDialog(self.album, self.jobs, self.thumbnails, name, self)
+        dialog = AnswersDialog(
+            self.album, self.jobs, self.thumbnails, name, self._concept_changed, self
+        )
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.changed.connect(self._concept_changed)
         dialog.open()
         return dialog
 

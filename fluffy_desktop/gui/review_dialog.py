@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QImage, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
-    QDialog,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -29,7 +28,7 @@ from fluffy_desktop.gui.photo_list import PhotoList
 from fluffy_desktop.gui.preview import PhotoView, decode_for_display
 from fluffy_desktop.gui.thumbnails import Thumbnails
 from fluffy_desktop.gui.words import counted
-from fluffy_desktop.gui.workers import Jobs
+from fluffy_desktop.gui.workers import Jobs, WorkerDialog
 
 if TYPE_CHECKING:
     from fluffy_desktop.engine.album import Album
@@ -41,7 +40,7 @@ STRIP_ICON = 60  # ten of them fit across the dialog
 NOW = "Now"  # the label under the photo being asked about
 
 
-class ReviewDialog(QDialog):
+class ReviewDialog(WorkerDialog):
     """One batch of review questions for a concept."""
 
     answers_ready = Signal(list, list)  # the photos answered Yes, and No, at the batch's end
@@ -149,8 +148,8 @@ class ReviewDialog(QDialog):
         self._enable(True)
         self.jobs.start(
             lambda progress, cancel: decode_for_display(path),
-            done=lambda image, path=path: self._decoded(path, image),
-            error=lambda message: self.view.show_image(None, message),
+            done=self.while_open(lambda image, path=path: self._decoded(path, image)),
+            error=self.while_open(lambda message: self.view.show_image(None, message)),
         )
 
     def _decoded(self, path: Path, image: QImage | str) -> None:

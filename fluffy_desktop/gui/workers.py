@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtWidgets import QDialog
 
 from fluffy_desktop.engine.errors import Cancelled, FluffyError, first_line
 from fluffy_desktop.engine.tasks import Progress
@@ -177,3 +178,18 @@ class Jobs(QObject):
             self._running.discard(job)
             _switching.release()
         return not left
+
+
+class WorkerDialog(QDialog):
+    """A dialog that starts jobs. A job's late result must not touch it once it has closed (it
+    may be deleted by then): wrap a lambda callback in `while_open`. (Bound methods need no
+    wrapping: PySide disconnects them when their object is deleted.)"""
+
+    closed = False
+
+    def done(self, result: int) -> None:
+        self.closed = True
+        super().done(result)
+
+    def while_open(self, callback: Callable[..., None]) -> Callable[..., None]:
+        return lambda *args: None if self.closed else callback(*args)

@@ -166,3 +166,26 @@ def test_a_photo_indexed_while_the_album_shows_joins_it_there(qtbot, world_windo
     assert (new / "fluffy again.png") in [i.path for i in window.model.items()]
     assert not window.search_bar.slider.isEnabled()  # still the album, not a search
     wait_idle(qtbot, window)
+
+
+def test_a_review_closed_before_its_photos_arrive_ignores_them(qtbot, world_window):
+    dialog = world_window.open_review("Fluffy")  # its batch is still being chosen
+    deleted: list[bool] = []
+    dialog.destroyed.connect(lambda: deleted.append(True))
+    dialog.reject()
+    qtbot.waitUntil(lambda: bool(deleted), timeout=WAIT_MS)
+    wait_idle(qtbot, world_window)  # no error comes of the late batch
+
+
+def test_answers_closed_while_a_removal_retunes_ignore_its_end(qtbot, world_window):
+    dialog = world_window.open_answers("Fluffy")
+    dialog.list.setCurrentRow(1)  # the first example
+    dialog.remove_button.click()
+    deleted: list[bool] = []
+    dialog.destroyed.connect(lambda: deleted.append(True))
+    dialog.reject()
+    qtbot.waitUntil(lambda: bool(deleted), timeout=WAIT_MS)
+    wait_idle(qtbot, world_window)
+    assert len(world_window.album.concepts.get("Fluffy").photos) == 4  # the removal holds,
+    panel = world_window.side.concepts  # and the window hears of it
+    qtbot.waitUntil(lambda: panel.item(0).text() == "Fluffy\ncat · 4 examples", timeout=WAIT_MS)
