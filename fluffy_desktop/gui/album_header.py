@@ -49,7 +49,8 @@ class AlbumHeader(QWidget):
         for button in (self.review_button, self.answers_button, self.more_button):
             row.addWidget(button)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.labels = {
+        self.labels = {  # each button's words (the review button's name its concept)
+            self.review_button: "Review…",
             self.answers_button: "Examples and answers…",
             self.more_button: "Take elsewhere",
         }
@@ -62,7 +63,6 @@ class AlbumHeader(QWidget):
         self.labels[self.review_button] = f"Is this {name}? Review…"
         self._describe()
         self.show()
-        self._fit()
 
     def show_count(self, photos: int) -> None:
         self.photos = photos
@@ -77,20 +77,25 @@ class AlbumHeader(QWidget):
         photos = self.photos
         size = "…" if photos is None else counted(photos, "photo")
         self.detail.setText(f"{self.kind} · {size}" if self.kind else size)
+        self._fit()  # a longer line may leave no room for the buttons' words
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._fit()
 
     def _fit(self) -> None:
-        """The buttons' words where the header has room for them, else only their icons."""
-        for button, text in self.labels.items():
-            button.setText(text)
-        self.layout().invalidate()
-        roomy = self.width() >= self.layout().sizeHint().width()
-        for button, text in self.labels.items():
-            button.setText(text if roomy else "")
-            button.setToolTip("" if roomy else text)
+        """The buttons' words where the header has room for them, else shorter ones, else only
+        their icons (with the words as tooltips)."""
+        full = self.labels
+        short = {self.review_button: "Review…", self.answers_button: "Examples…"}
+        short[self.more_button] = "Export"
+        for labels in (full, short, dict.fromkeys(full, "")):
+            for button, text in labels.items():
+                button.setText(text)
+                button.setToolTip("" if text == full[button] else full[button])
+            self.layout().invalidate()
+            if self.width() >= self.layout().sizeHint().width():
+                return
 
     def _request(self, action: str) -> None:
         self.action_requested.emit(action, self.name)

@@ -214,6 +214,20 @@ class MainWindow(QMainWindow):
         self.settings.setValue("view/by_date", self.search_bar.by_date())
         self.settings.sync()
 
+    def resizeEvent(self, event) -> None:
+        """The toolbar's buttons drop their words where the window is too narrow for them (a
+        small screen), rather than hiding behind the toolbar's overflow arrow."""
+        super().resizeEvent(event)
+        wide, narrow = (
+            Qt.ToolButtonStyle.ToolButtonTextBesideIcon,
+            Qt.ToolButtonStyle.ToolButtonIconOnly,
+        )
+        for style in (wide, narrow):
+            self.toolbar.setToolButtonStyle(style)
+            self.search_bar.by_date_button.setToolButtonStyle(style)
+            if self.toolbar.sizeHint().width() <= event.size().width():
+                break
+
     def closeEvent(self, event) -> None:
         self._save()
         self.hide()  # gone at once for the user, while the workers wind down

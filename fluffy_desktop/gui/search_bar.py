@@ -76,7 +76,7 @@ class SearchBar(QWidget):
         )
         self.field.setClearButtonEnabled(True)
         self.field.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
-        self.field.setMinimumWidth(320)
+        self.field.setMinimumWidth(240)
         self._quiet = False  # set_text is changing the field
         self.field.returnPressed.connect(self.run)
         self.field.textChanged.connect(self._cleared)
