@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox
 
+from fluffy_desktop.gui.places import pictures
 from fluffy_desktop.gui.words import counted
 
 if TYPE_CHECKING:
@@ -114,7 +115,9 @@ class ConceptActions:
 
     def copy_photos(self, name: str) -> None:
         """Copy (or link) the album's photos into a folder the user picks."""
-        folder = QFileDialog.getExistingDirectory(self.window, f"Copy the photos of {name} to…")
+        folder = QFileDialog.getExistingDirectory(
+            self.window, f"Copy the photos of {name} to…", pictures()
+        )
         if not folder:
             return
         box = QMessageBox(QMessageBox.Icon.Question, f"Copy {name}", "", parent=self.window)
@@ -177,7 +180,8 @@ class ConceptActions:
             )
 
     def import_file(self) -> None:
-        file, _ = QFileDialog.getOpenFileName(self.window, "Import a concept", "", CONCEPT_FILES)
+        home = str(Path.home())
+        file, _ = QFileDialog.getOpenFileName(self.window, "Import a concept", home, CONCEPT_FILES)
         if file:
             self.import_path(Path(file))
 

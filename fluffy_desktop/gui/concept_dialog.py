@@ -26,6 +26,7 @@ from fluffy_desktop.engine.images import IMAGE_SUFFIXES
 from fluffy_desktop.gui.dnd import dropped
 from fluffy_desktop.gui.icons import icon
 from fluffy_desktop.gui.photo_list import PATH_ROLE, PhotoList
+from fluffy_desktop.gui.places import photos_of
 from fluffy_desktop.gui.progress import progress_text, show_progress
 from fluffy_desktop.gui.thumbnails import Thumbnails
 from fluffy_desktop.gui.words import counted
@@ -153,14 +154,14 @@ class ConceptDialog(QDialog):
             lambda: self.remove_button.setEnabled(bool(self.strip.selectedItems()))
         )
         self.count_label = QLabel(self)
-        add = QPushButton(icon("photos"), "Add photos…", self)
-        add.clicked.connect(self._choose_photos)
+        self.add_button = QPushButton(icon("photos"), "Add photos…", self)
+        self.add_button.clicked.connect(self._choose_photos)
         self.remove_button = QPushButton(icon("delete"), "Remove", self)
         self.remove_button.setEnabled(False)
         self.remove_button.clicked.connect(self._remove_selected)
         photo_buttons = QHBoxLayout()
         photo_buttons.addWidget(self.count_label, 1)
-        photo_buttons.addWidget(add)
+        photo_buttons.addWidget(self.add_button)
         photo_buttons.addWidget(self.remove_button)
         section = QVBoxLayout()
         section.addWidget(self.strip, 1)
@@ -219,7 +220,10 @@ class ConceptDialog(QDialog):
         self._photos_changed()
 
     def _choose_photos(self) -> None:
-        files, _ = QFileDialog.getOpenFileNames(self, "Photos of the concept", "", image_filter())
+        start = photos_of(self.album.folders())
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Photos of the concept", start, image_filter()
+        )
         self.add_photos([Path(f) for f in files])
 
     def _remove_selected(self) -> None:

@@ -128,7 +128,9 @@ class FirstRunPage(QWidget):
         self._run(lambda progress, cancel: self.album.clip(progress, cancel), "Connecting…")
 
     def choose_file(self) -> None:
-        name, _ = QFileDialog.getOpenFileName(self, "Model weights file", "", WEIGHT_FILES)
+        name, _ = QFileDialog.getOpenFileName(
+            self, "Model weights file", str(Path.home()), WEIGHT_FILES
+        )
         if name:
             self.use_file(Path(name))
 

@@ -34,6 +34,7 @@ from fluffy_desktop.gui.grid import GridItem, PhotoGrid, PhotoModel
 from fluffy_desktop.gui.icons import app_icon, icon
 from fluffy_desktop.gui.indexing import Indexer
 from fluffy_desktop.gui.model_banner import ModelBanner
+from fluffy_desktop.gui.places import pictures
 from fluffy_desktop.gui.preview import LocateTarget, PreviewDialog
 from fluffy_desktop.gui.progress import TaskProgress
 from fluffy_desktop.gui.review_dialog import ReviewDialog
@@ -355,7 +356,7 @@ class MainWindow(QMainWindow):
             self._update_view()
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos")
+        folder = QFileDialog.getExistingDirectory(self, "Add a folder of photos", pictures())
         if folder:
             self.add_folders([Path(folder)])
 

@@ -174,3 +174,17 @@ def test_the_page_shown_follows_its_concept_renamed_and_leaves_when_it_is_delete
     wait_idle(qtbot, window)
     assert window.album_name is None and not window.album_header.isVisible()
     assert window.count_label.text() == f"{window.photo_count:,} photos"  # the whole library
+
+
+def test_add_photos_opens_in_the_library_not_where_the_app_was_started(
+    qtbot, window, library, monkeypatch
+):
+    dialog = _dialog(qtbot, window, library[1][:1])
+    opened: list[str] = []
+    monkeypatch.setattr(
+        QFileDialog, "getOpenFileNames", lambda *a, **k: opened.append(a[2]) or ([], "")
+    )
+    dialog.add_button.click()
+    assert opened == [str(window.album.folders()[0])]
+    dialog.reject()
+    wait_idle(qtbot, window)
