@@ -53,7 +53,8 @@ class PhotoStrip(PhotoList):
         super().__init__(thumbnails, parent)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setIconSize(QSize(STRIP_ICON, STRIP_ICON))
-        self.setGridSize(QSize(STRIP_ICON + 16, STRIP_ICON + 12))
+        line = self.fontMetrics().height()  # the photo's name under its thumbnail
+        self.setGridSize(QSize(STRIP_ICON + 16, STRIP_ICON + line + 12))
         self.setMovement(QListView.Movement.Static)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setSelectionMode(QListView.SelectionMode.ExtendedSelection)

@@ -8,7 +8,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from fluffy_desktop.gui.side_panel import MOSAIC, mosaic_cells
-from tests.gui.conftest import WAIT_MS, wait_idle
+from tests.gui.conftest import WAIT_MS, tiled, wait_idle
 from tests.gui.dropping import drop_files
 
 
@@ -187,4 +187,19 @@ def test_add_photos_opens_in_the_library_not_where_the_app_was_started(
     dialog.add_button.click()
     assert opened == [str(window.album.folders()[0])]
     dialog.reject()
+    wait_idle(qtbot, window)
+
+
+def test_the_dialogs_thumbnails_show_whole_with_their_names(qtbot, world_home, world_window):
+    window = world_window
+    window.open_concept_dialog(world_home[0].shots[1])
+    strip = window.concept_dialog.strip
+    items = [strip.item(row) for row in range(strip.count())]
+    qtbot.waitUntil(lambda: not any(item.icon().isNull() for item in items), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: tiled(strip), timeout=WAIT_MS)
+    line = strip.fontMetrics().height()
+    for item in items:  # the name under each thumbnail is not cut off by its cell
+        thumbnail = item.icon().actualSize(strip.iconSize())
+        assert strip.visualItemRect(item).height() >= thumbnail.height() + line
+    window.concept_dialog.reject()
     wait_idle(qtbot, window)
