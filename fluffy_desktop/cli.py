@@ -327,7 +327,30 @@ def _concepts_show(album, args) -> None:
         "threshold": concept.threshold,
         "settings": concept.settings,
     }
-    _emit(args, doc, lambda: print(json.dumps(doc, indent=2)))
+    _emit(args, doc, lambda: print(_concept_text(doc)))
+
+
+def _concept_text(doc: dict) -> str:
+    """`concepts show` for a person: what the concept is, its threshold, what it learned from."""
+    lines = [
+        f"{doc['name']} ({doc['kind']}), learned {doc['created']} for {doc['model']}",
+        f"threshold {doc['threshold']:.3f}" if doc["threshold"] is not None else "no threshold yet",
+    ]
+    for key, title in (
+        ("photo_paths", "examples"),
+        ("confirmed", "said yes"),
+        ("negatives", "said no"),
+    ):
+        paths = doc[key]
+        lines.append(f"{title} ({len(paths)})" + (":" if paths else ""))
+        lines += [f"  {path}" for path in paths]
+    settings = doc["settings"]
+    if "loss_first" in settings:
+        lines.append(
+            f"tuned in {settings['steps']} steps, loss {settings['loss_first']:.3f} → "
+            f"{settings['loss_last']:.3f}"
+        )
+    return "\n".join(lines)
 
 
 def _concepts_rm(album, args) -> None:

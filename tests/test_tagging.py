@@ -165,6 +165,12 @@ def test_the_cli_lists_reviews_and_records_answers(world_home, tmp_path, capsys)
     shown = json.loads(capsys.readouterr().out)
     assert (shown["confirmed"], shown["negatives"]) == ([yes], [photo])
     assert isinstance(shown["threshold"], float)
+    assert main(_cli(tmp_path / "home", "concepts", "show", "Fluffy")) == 0  # for a person
+    text = capsys.readouterr().out
+    assert (
+        text.startswith("Fluffy (cat), learned ") and f"threshold {shown['threshold']:.3f}" in text
+    )
+    assert f"said yes (1):\n  {yes}\nsaid no (1):\n  {photo}\n" in text
 
 
 def test_answering_for_an_unknown_concept_is_one_line_and_changes_nothing(
