@@ -93,6 +93,7 @@ class AlbumHeader(QWidget):
             for button, text in labels.items():
                 button.setText(text)
                 button.setToolTip("" if text == full[button] else full[button])
+                button.setAccessibleName(full[button])  # what a screen reader says
             self.layout().invalidate()
             if self.width() >= self.layout().sizeHint().width():
                 return

@@ -61,6 +61,7 @@ def test_clicking_a_concept_shows_its_page_whatever_the_slider(qtbot, world_wind
     assert header.review_button.text() == "" and header.review_button.toolTip() == (
         "Is this Fluffy? Review…"
     )
+    assert header.review_button.accessibleName() == "Is this Fluffy? Review…"
     window.resize(1400, window.height())  # with room, the buttons say what they do
     qtbot.waitUntil(lambda: header.review_button.text() == "Is this Fluffy? Review…")
     assert header.answers_button.text() == "Examples and answers…"
