@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOpti
 from fluffy_desktop.gui.thumbnails import Thumbnails
 
 PATH_ROLE = Qt.ItemDataRole.UserRole + 1
-SCORE_ROLE = Qt.ItemDataRole.UserRole + 2
+BADGE_ROLE = Qt.ItemDataRole.UserRole + 2  # "0.71", or "★ 0.71" for an example
 CELL = QSize(188, 184)  # one grid cell, spacing included
 IMAGE_HEIGHT = 146  # of the thumbnail area inside a cell
 LAYOUT_BATCH = 2000  # cells laid out per event-loop turn (100,000 at once block for ~0.2 s)
@@ -35,11 +35,18 @@ LAYOUT_BATCH = 2000  # cells laid out per event-loop turn (100,000 at once block
 
 @dataclass(frozen=True, slots=True)
 class GridItem:
-    """One photo in the grid: where it is, when it was taken (ISO text), its score if ranked."""
+    """One photo in the grid: where it is, when it was taken (ISO text), its score if ranked,
+    and in a concept's album whether it is an example or was confirmed ("example", "confirmed";
+    "" for a photo found by the concept's threshold, or by a search)."""
 
     path: Path
     when: str
     score: float | None = None
+    state: str = ""
+
+
+MARKS = {"example": "★", "confirmed": "✓"}  # on the badge of an album's examples and "yes" photos
+SAID = {"example": "an example", "confirmed": "you said yes"}
 
 
 def short_date(iso: str) -> str:
@@ -49,6 +56,13 @@ def short_date(iso: str) -> str:
     except ValueError:
         return iso
     return f"{moment.day} {moment:%b %Y}"
+
+
+def _badge(item: GridItem) -> str | None:
+    if item.score is None:
+        return None
+    mark = MARKS.get(item.state)
+    return f"{mark} {item.score:.2f}" if mark else f"{item.score:.2f}"
 
 
 class PhotoModel(QAbstractListModel):
@@ -91,11 +105,12 @@ class PhotoModel(QAbstractListModel):
             return short_date(item.when) if item.when else item.path.name
         if role == Qt.ItemDataRole.ToolTipRole:
             score = f"\nmatch {item.score:.3f}" if item.score is not None else ""
-            return f"{item.path}\n{short_date(item.when)}{score}"
+            said = f" ({SAID[item.state]})" if item.state in SAID else ""
+            return f"{item.path}\n{short_date(item.when)}{score}{said}"
         if role == PATH_ROLE:
             return item.path
-        if role == SCORE_ROLE:
-            return item.score
+        if role == BADGE_ROLE:
+            return _badge(item)
         return None
 
     def flags(self, index: QModelIndex | QPersistentModelIndex) -> Qt.ItemFlag:
@@ -148,9 +163,9 @@ class PhotoDelegate(QStyledItemDelegate):
             painter.drawRoundedRect(cell, 8, 8)
         area = QRect(cell.left() + 6, cell.top() + 6, cell.width() - 12, IMAGE_HEIGHT)
         self._paint_image(painter, area, index.data(Qt.ItemDataRole.DecorationRole), palette)
-        score = index.data(SCORE_ROLE)
-        if score is not None:
-            self._paint_badge(painter, area, f"{score:.2f}")
+        badge = index.data(BADGE_ROLE)
+        if badge is not None:
+            self._paint_badge(painter, area, badge)
             painter.setFont(option.font)
         caption = QRect(cell.left() + 4, area.bottom() + 4, cell.width() - 8, 20)
         painter.setPen(palette.color(QPalette.ColorRole.Text))

@@ -479,7 +479,7 @@ class MainWindow(QMainWindow):
             concept, members = album.concept_photos(name)
             records = [album.catalog.photo_by_path(m.path) for m in members]
             items = [
-                GridItem(m.path, record.when if record else "", m.score)
+                GridItem(m.path, record.when if record else "", m.score, m.state)
                 for m, record in zip(members, records, strict=True)
             ]
             return items, [concept.name]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from fluffy_desktop.gui.answers_dialog import PATH_ROLE
+from fluffy_desktop.gui.grid import BADGE_ROLE
 from fluffy_desktop.gui.review_dialog import BATCH, ReviewDialog
 from tests.gui.conftest import WAIT_MS, tiled, wait_idle
 
@@ -52,6 +53,10 @@ def test_clicking_a_concept_shows_its_page_whatever_the_slider(qtbot, world_wind
     _, members = window.album.concept_photos("Fluffy")
     assert [i.path for i in window.model.items()] == [m.path for m in members]
     assert window.count_label.text() == f"Fluffy · {len(members)} photos"
+    badges = [window.model.index(row).data(BADGE_ROLE) for row in range(len(members))]
+    marks = {"example": "★ ", "auto": ""}  # an example's badge says so, a found photo's does not
+    assert badges == [f"{marks[m.state]}{m.score:.2f}" for m in members]
+    assert {m.state for m in members} == {"example", "auto"}
     header = window.album_header  # the concept's page: its head, and no search text
     assert header.isVisible() and header.title.text() == "Fluffy"
     assert header.detail.text() == f"cat · {len(members)} photos"
