@@ -41,7 +41,7 @@ class AlbumHeader(QWidget):
         self.more_button.setMenu(menu)
         self.review_button.clicked.connect(lambda: self._request("review"))
         self.answers_button.clicked.connect(lambda: self._request("answers"))
-        row = QHBoxLayout(self)
+        self.row = row = QHBoxLayout(self)
         row.setContentsMargins(12, 8, 12, 4)
         row.addWidget(self.title)
         row.addSpacing(8)
@@ -94,8 +94,8 @@ class AlbumHeader(QWidget):
                 button.setText(text)
                 button.setToolTip("" if text == full[button] else full[button])
                 button.setAccessibleName(full[button])  # what a screen reader says
-            self.layout().invalidate()
-            if self.width() >= self.layout().sizeHint().width():
+            self.row.invalidate()
+            if self.width() >= self.row.sizeHint().width():
                 return
 
     def _request(self, action: str) -> None:
