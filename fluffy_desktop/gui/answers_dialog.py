@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QLabel,
     QListWidgetItem,
@@ -51,8 +51,13 @@ class AnswersDialog(WorkerDialog):
         self.note = QLabel("", self)
         self.note.setWordWrap(True)
         self.remove_button = QPushButton("Remove", self)
-        self.remove_button.setToolTip("Forget this photo and re-tune the concept without it")
+        self.remove_button.setToolTip(
+            "Forget this photo and re-tune the concept without it (Delete)"
+        )
         self.remove_button.clicked.connect(self.remove_selected)
+        QShortcut(QKeySequence.StandardKey.Delete, self.list).activated.connect(
+            self.remove_button.click  # a no-op while a removal runs (the button is disabled)
+        )
         column = QVBoxLayout(self)
         column.addWidget(self.list, 1)
         column.addWidget(self.note)

@@ -196,10 +196,13 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
             self.restoreState(self.settings.value("window/state", QByteArray()))
         else:
-            room = self.screen().availableGeometry().size()
+            room = self.screen().availableGeometry()
             self.resize(
                 WINDOW_SIZE.boundedTo(QSize(room.width() * 9 // 10, room.height() * 9 // 10))
             )
+            frame = self.frameGeometry()
+            frame.moveCenter(room.center())
+            self.move(frame.topLeft())
         splitter = self.settings.value("window/splitter")
         if isinstance(splitter, QByteArray):
             self.splitter.restoreState(splitter)

@@ -94,6 +94,8 @@ def test_at_a_first_start_the_window_fits_the_screen(qtbot, window):
     room = window.screen().availableGeometry()  # the offscreen screen is 800 × 600
     assert window.frameGeometry().width() <= room.width()
     assert window.frameGeometry().height() <= room.height()  # the status bar's counts show
+    assert room.contains(window.frameGeometry())  # and all of it is on the screen, centred
+    assert abs(window.frameGeometry().center().x() - room.center().x()) <= 4  # frame: 2 px
     toolbar = window.toolbar  # its buttons show, as icons, rather than behind the "»" overflow
     assert toolbar.widgetForAction(window.new_concept_action).isVisible()
     assert toolbar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly
