@@ -6,6 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QSizePolicy, QWidget
 
+from fluffy_desktop.gui.concept_actions import TAKE_ELSEWHERE
 from fluffy_desktop.gui.icons import icon
 from fluffy_desktop.gui.words import counted
 
@@ -33,10 +34,7 @@ class AlbumHeader(QWidget):
         self.answers_button = QPushButton(icon("photos"), "", self)
         self.more_button = QPushButton(icon("export"), "", self)
         menu = QMenu(self.more_button)
-        for action, label, glyph in (
-            ("tags", "Export tags to sidecars…", "export"),
-            ("copy", "Copy photos to a folder…", "folder"),
-        ):
+        for action, label, glyph in TAKE_ELSEWHERE:
             menu.addAction(icon(glyph), label, lambda action=action: self._request(action))
         self.more_button.setMenu(menu)
         self.review_button.clicked.connect(lambda: self._request("review"))

@@ -89,9 +89,14 @@ class AnswersDialog(WorkerDialog):
         self.note.setText(f"Re-tuning {self.name} without {path.name}…")
         message = f"Removed {path.name}; {self.name} is re-tuned."
         changed, shown = self.changed, self.while_open(self._done)
+
+        def removed(_none) -> None:
+            changed(message)  # the window hears of it even if this dialog has closed since
+            shown(message)
+
         self.jobs.start(
             lambda progress, cancel: self.album.forget(self.name, path, progress, cancel),
-            done=lambda _: (changed(message), shown(message)),
+            done=removed,
             error=self._done,
         )
 

@@ -18,6 +18,11 @@ if TYPE_CHECKING:
 
 CONCEPT_FILES = "Fluffy concepts (*.safetensors);;All files (*)"
 SKIPPED_LISTED = 10  # unreadable sidecars named after an export; the rest are counted
+# (action, menu label, icon) of taking an album elsewhere: in the concept menu and on its page
+TAKE_ELSEWHERE = (
+    ("tags", "Export tags to sidecars…", "export"),
+    ("copy", "Copy photos to a folder…", "folder"),
+)
 
 
 class ConceptActions:

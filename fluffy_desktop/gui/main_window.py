@@ -34,7 +34,7 @@ from fluffy_desktop.gui.grid import GridItem, PhotoGrid, PhotoModel
 from fluffy_desktop.gui.icons import app_icon, icon
 from fluffy_desktop.gui.indexing import Indexer
 from fluffy_desktop.gui.model_banner import ModelBanner
-from fluffy_desktop.gui.places import pictures
+from fluffy_desktop.gui.places import fit_screen, pictures
 from fluffy_desktop.gui.preview import LocateTarget, PreviewDialog
 from fluffy_desktop.gui.progress import TaskProgress
 from fluffy_desktop.gui.review_dialog import ReviewDialog
@@ -196,12 +196,9 @@ class MainWindow(QMainWindow):
         if isinstance(geometry, QByteArray) and self.restoreGeometry(geometry):
             self.restoreState(self.settings.value("window/state", QByteArray()))
         else:
-            room = self.screen().availableGeometry()
-            self.resize(
-                WINDOW_SIZE.boundedTo(QSize(room.width() * 9 // 10, room.height() * 9 // 10))
-            )
+            self.resize(fit_screen(self, WINDOW_SIZE))
             frame = self.frameGeometry()
-            frame.moveCenter(room.center())
+            frame.moveCenter(self.screen().availableGeometry().center())
             self.move(frame.topLeft())
         splitter = self.settings.value("window/splitter")
         if isinstance(splitter, QByteArray):

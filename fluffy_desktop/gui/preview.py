@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 from fluffy_desktop.engine.images import DecodeFailure, load_display_image
 from fluffy_desktop.gui.grid import GridItem, short_date
 from fluffy_desktop.gui.icons import icon
+from fluffy_desktop.gui.places import fit_screen
 from fluffy_desktop.gui.workers import Jobs
 
 if TYPE_CHECKING:
@@ -163,8 +164,7 @@ class PreviewDialog(QDialog):
         self._heat_on = False
         self.located: list[Location] = []
         self.setWindowTitle("Preview")
-        room = self.screen().availableGeometry().size()  # a small screen gets a smaller one
-        self.resize(PREVIEW_SIZE.boundedTo(QSize(room.width() * 9 // 10, room.height() * 9 // 10)))
+        self.resize(fit_screen(self, PREVIEW_SIZE))  # a small screen gets a smaller one
         self.view = PhotoView(self)
         self._build(targets)
         for key, step in ((Qt.Key.Key_Left, -1), (Qt.Key.Key_Right, 1)):

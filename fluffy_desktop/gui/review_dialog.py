@@ -88,8 +88,7 @@ class ReviewDialog(WorkerDialog):
         row.addStretch(1)
         for button in (*self.buttons.values(), self.more_button, self.done_button):
             row.addWidget(button)
-        self.more_button.hide()
-        self.done_button.hide()
+        self._show_end(False)
         column = QVBoxLayout(self)
         column.addWidget(self.view, 1)
         column.addWidget(self.question)
@@ -190,17 +189,14 @@ class ReviewDialog(WorkerDialog):
             self.accept()
             return
         self._enable(False)
-        for button in self.buttons.values():
-            button.hide()
-        self.more_button.show()
+        self._show_end(True)
         self.more_button.setEnabled(False)
-        self.done_button.show()
         self.question.setText(f"Is this {self.name}?   All {len(self.photos)} answered")
         self.view.show_image(None, f"Re-tuning {self.name} with your answers…")
 
     def recorded(self, name: str, ok: bool) -> None:
         """The window has recorded this batch's answers (ok) or has said why it could not."""
-        if name != self.name or not self.handed_on or self.more_button.isHidden():
+        if name != self.name or not self.handed_on or self.closed:
             return
         if not ok:
             self.view.show_image(None, "Your answers were not recorded (see the message).")
@@ -225,12 +221,16 @@ class ReviewDialog(WorkerDialog):
         """The next batch, asked about with the re-tuned concept."""
         self.photos, self.answers, self.handed_on = [], [], False
         self.strip.clear()
-        self.more_button.hide()
-        self.done_button.hide()
-        for button in self.buttons.values():
-            button.show()
+        self._show_end(False)
         self.question.setText(f"Is this {self.name}?")
         self._ask()
+
+    def _show_end(self, end: bool) -> None:
+        """At a batch's end, "Review 10 more" and "Done" instead of Yes / No / Skip."""
+        for button in self.buttons.values():
+            button.setVisible(not end)
+        self.more_button.setVisible(end)
+        self.done_button.setVisible(end)
 
     def reject(self) -> None:
         """Closing keeps the answers given so far: the window records them."""

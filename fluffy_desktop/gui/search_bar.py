@@ -156,9 +156,8 @@ class SearchBar(QWidget):
         self.run()
 
     def _cleared(self, text: str) -> None:
-        if (
-            not text and not self._quiet
-        ):  # the clear button, or everything deleted: back to the whole library
+        # the clear button, or everything deleted (not set_text): back to the whole library
+        if not text and not self._quiet:
             self.run()
 
     def _cutoff_moved(self, value: int) -> None:

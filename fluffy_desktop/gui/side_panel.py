@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fluffy_desktop.gui.concept_actions import TAKE_ELSEWHERE
 from fluffy_desktop.gui.dnd import dropped
 from fluffy_desktop.gui.icons import icon
 from fluffy_desktop.gui.thumbnails import Thumbnails
@@ -219,10 +220,7 @@ class ConceptList(QListWidget):
                 ("review", f"Is this {name}? Review…", "concept"),
                 ("answers", "Examples and answers…", "photos"),
             ),
-            (
-                ("tags", "Export tags to sidecars…", "export"),
-                ("copy", "Copy photos to a folder…", "folder"),
-            ),
+            TAKE_ELSEWHERE,
             (
                 ("rename", "Rename…", "rename"),
                 ("export", "Save as a concept file…", "export"),
