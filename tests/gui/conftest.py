@@ -101,6 +101,14 @@ def tiled(photos: QListWidget) -> bool:
     return True
 
 
+def close_until_deleted(qtbot, dialog) -> None:
+    """Close a dialog (Escape's way) and wait until Qt has deleted it."""
+    deleted: list[bool] = []
+    dialog.destroyed.connect(lambda: deleted.append(True))
+    dialog.reject()
+    qtbot.waitUntil(lambda: bool(deleted), timeout=WAIT_MS)
+
+
 def wait_idle(qtbot, window) -> None:
     """Until no worker runs (model loaded, library and concepts read)."""
     qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=WAIT_MS)

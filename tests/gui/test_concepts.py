@@ -8,7 +8,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox
 
 from fluffy_desktop.gui.side_panel import MOSAIC, mosaic_cells
-from tests.gui.conftest import WAIT_MS, tiled, wait_idle
+from tests.gui.conftest import WAIT_MS, close_until_deleted, tiled, wait_idle
 from tests.gui.dropping import drop_files
 
 
@@ -134,10 +134,7 @@ def test_a_concepts_examples_fill_its_mosaic_without_overlap(count):
 def test_a_closed_concept_dialog_is_deleted_and_its_late_suggestion_ignored(qtbot, window, library):
     dialog = _dialog(qtbot, window, library[1][:3])
     dialog.suggest_timer.timeout.emit()  # a kind suggestion still on its way when it closes
-    deleted: list[bool] = []
-    dialog.destroyed.connect(lambda: deleted.append(True))
-    dialog.reject()
-    qtbot.waitUntil(lambda: bool(deleted), timeout=WAIT_MS)
+    close_until_deleted(qtbot, dialog)
     assert window.concept_dialog is None
     wait_idle(qtbot, window)  # no error comes of it
     window.open_concept_dialog(library[1][:2])  # a new one opens as before

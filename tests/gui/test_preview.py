@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from fluffy_desktop.gui.grid import GridItem
-from tests.gui.conftest import WAIT_MS
+from tests.gui.conftest import WAIT_MS, close_until_deleted
 
 
 def test_preview_moves_with_arrow_keys_and_locates_the_concept(qtbot, window, library):
@@ -65,10 +65,7 @@ def test_a_closed_preview_is_deleted_and_its_late_result_ignored(qtbot, window):
     preview = window.preview
     qtbot.waitUntil(lambda: preview.view.image is not None, timeout=WAIT_MS)
     preview.step(1)  # a decode still running when the preview closes
-    deleted: list[bool] = []
-    preview.destroyed.connect(lambda: deleted.append(True))
-    preview.reject()
-    qtbot.waitUntil(lambda: bool(deleted), timeout=WAIT_MS)
+    close_until_deleted(qtbot, preview)
     assert window.preview is None
     qtbot.waitUntil(lambda: not window.jobs.busy(), timeout=WAIT_MS)  # no error comes of it
 

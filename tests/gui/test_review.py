@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from fluffy_desktop.gui.answers_dialog import PATH_ROLE
 from fluffy_desktop.gui.grid import BADGE_ROLE
 from fluffy_desktop.gui.review_dialog import BATCH, ReviewDialog
-from tests.gui.conftest import WAIT_MS, tiled, wait_idle
+from tests.gui.conftest import WAIT_MS, close_until_deleted, tiled, wait_idle
 
 
 def test_answers_by_key_with_undo_are_recorded_and_retune_the_concept(qtbot, world_window):
@@ -177,10 +177,7 @@ def test_a_photo_indexed_while_the_album_shows_joins_it_there(qtbot, world_windo
 
 def test_a_review_closed_before_its_photos_arrive_ignores_them(qtbot, world_window):
     dialog = world_window.open_review("Fluffy")  # its batch is still being chosen
-    deleted: list[bool] = []
-    dialog.destroyed.connect(lambda: deleted.append(True))
-    dialog.reject()
-    qtbot.waitUntil(lambda: bool(deleted), timeout=WAIT_MS)
+    close_until_deleted(qtbot, dialog)
     wait_idle(qtbot, world_window)  # no error comes of the late batch
 
 
@@ -188,10 +185,7 @@ def test_answers_closed_while_a_removal_retunes_ignore_its_end(qtbot, world_wind
     dialog = world_window.open_answers("Fluffy")
     dialog.list.setCurrentRow(1)  # the first example
     dialog.remove_button.click()
-    deleted: list[bool] = []
-    dialog.destroyed.connect(lambda: deleted.append(True))
-    dialog.reject()
-    qtbot.waitUntil(lambda: bool(deleted), timeout=WAIT_MS)
+    close_until_deleted(qtbot, dialog)
     wait_idle(qtbot, world_window)
     assert len(world_window.album.concepts.get("Fluffy").photos) == 4  # the removal holds,
     panel = world_window.side.concepts  # and the window hears of it
