@@ -20,6 +20,12 @@ from fluffy_desktop.gui.icons import icon
 # The cut-off slider runs over cosine similarities 0.00 … CUTOFF_MAX in steps of 0.01; its
 # left end shows every match.
 CUTOFF_MAX = 1.0
+# The field's hint, longest first: the longest that fits the field is shown.
+PLACEHOLDERS = (
+    "Search your photos: “Fluffy on the sofa”, “beach at sunset -people”…",
+    "Search: “Fluffy on the sofa”…",
+    "Search…",
+)
 _WORD = re.compile(r"[\w'’-]+$")
 
 
@@ -35,6 +41,14 @@ class QueryField(QLineEdit):
         self.completer_.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.completer_.activated.connect(self._insert)
         self.textEdited.connect(self._suggest)
+        self.setPlaceholderText(PLACEHOLDERS[0])
+
+    def resizeEvent(self, event) -> None:
+        """Show the longest hint that fits between the search icon and the clear button."""
+        super().resizeEvent(event)
+        room = self.width() - 2 * self.height()
+        fits = [t for t in PLACEHOLDERS if self.fontMetrics().horizontalAdvance(t) <= room]
+        self.setPlaceholderText(fits[0] if fits else PLACEHOLDERS[-1])
 
     def _word_before_cursor(self) -> re.Match | None:
         return _WORD.search(self.text()[: self.cursorPosition()])
@@ -71,9 +85,6 @@ class SearchBar(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.field = QueryField(self)
-        self.field.setPlaceholderText(
-            "Search your photos: “Fluffy on the sofa”, “beach at sunset -people”…"
-        )
         self.field.setClearButtonEnabled(True)
         self.field.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.field.setMinimumWidth(240)

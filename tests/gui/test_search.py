@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from fluffy_desktop.gui.app import settings_for
 from fluffy_desktop.gui.main_window import MainWindow
+from fluffy_desktop.gui.search_bar import PLACEHOLDERS, SearchBar
 from tests.gui.conftest import WAIT_MS, open_window, wait_idle
 
 
@@ -101,3 +102,17 @@ def test_at_a_first_start_the_window_fits_the_screen(qtbot, window):
     assert toolbar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonIconOnly
     window.resize(1280, window.height())
     assert toolbar.toolButtonStyle() == Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+
+
+def test_a_narrow_search_field_shows_a_shorter_hint_that_fits(qtbot):
+    bar = SearchBar()
+    qtbot.addWidget(bar)
+    bar.resize(1100, 40)
+    bar.show()
+    qtbot.waitExposed(bar)
+    assert bar.field.placeholderText() == PLACEHOLDERS[0]
+    bar.resize(560, 40)
+    qtbot.waitUntil(lambda: bar.field.placeholderText() != PLACEHOLDERS[0], timeout=WAIT_MS)
+    hint = bar.field.placeholderText()
+    assert "Fluffy on the sofa" in hint
+    assert bar.field.fontMetrics().horizontalAdvance(hint) < bar.field.width()
