@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from fluffy_desktop.engine.tagging import (
     calibrate,
     review_candidates,
 )
+from tests.photos import exif_date, write_photo
 from tests.world_search import CAT, copy_home, owned
 
 
@@ -323,3 +325,20 @@ def test_examples_and_answers_that_move_inside_the_library_are_followed(world_ho
     states = {m.path: m.state for m in members}
     assert states.get(new_shot) == "example" and new_no not in states and new_no not in asked
     assert [r["path"] for r in concept.negatives] == [str(new_no)]
+
+
+def test_an_album_photo_outside_the_library_has_the_date_its_file_gives(world_home, tmp_path):
+    _, home = world_home
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    dated = write_photo(kept / "dated.jpg", 1, taken=exif_date(3))  # 2020-01-04 12:03
+    with copy_home(home, tmp_path / "home") as album:
+        _, members = album.concept_photos("Fluffy")
+        outside = [m.path for m in members if album.catalog.photo_by_path(m.path) is None]
+        inside = next(m.path for m in members if m.path not in outside)
+        assert outside, "the world's shots lie outside its library"
+        changed = datetime.fromtimestamp(outside[0].stat().st_mtime)
+        assert album.photo_when(outside[0]) == changed.isoformat(timespec="seconds")
+        assert album.photo_when(dated) == "2020-01-04T12:03:00"
+        assert album.photo_when(inside) == album.catalog.photo_by_path(inside).when
+        assert album.photo_when(kept / "gone.jpg") == ""

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from fluffy_desktop.engine.catalog import Catalog, PhotoRecord, content_digest
+from fluffy_desktop.engine.catalog import Catalog, PhotoRecord, content_digest, photo_time
 from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.concepts.inverter import Inverter, train_inverter
 from fluffy_desktop.engine.concepts.learn import LearnSettings, tune_word
@@ -32,6 +32,7 @@ from fluffy_desktop.engine.images import (
     DecodeFailure,
     load_display_image,
     read_photo,
+    taken_at,
     upright_size,
 )
 from fluffy_desktop.engine.ingest import IndexReport, index_library
@@ -276,6 +277,18 @@ class Album:
     def recent(self, limit: int, offset: int = 0) -> list[PhotoRecord]:
         """Photos newest first, for the grid when there is no query."""
         return self.catalog.recent(limit, offset)
+
+    def photo_when(self, path: Path) -> str:
+        """When a photo was taken, else last changed (ISO text): the catalog's for a library
+        photo, the file's own for one outside it (an example kept elsewhere); "" if unknown."""
+        record = self.catalog.photo_by_path(path)
+        if record is not None:
+            return record.when
+        try:
+            mtime = path.stat().st_mtime
+        except OSError:
+            return ""
+        return photo_time(taken_at(path), mtime)
 
     # --- search ---------------------------------------------------------------------------
     def search(self, text: str, k: int = 20) -> SearchHits:

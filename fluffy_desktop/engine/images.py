@@ -146,6 +146,15 @@ def _upright(image: Image.Image) -> Image.Image:
         return image.copy()
 
 
+def taken_at(path: Path) -> str | None:
+    """A photo file's EXIF date without decoding its pixels; None when absent or unreadable."""
+    try:
+        with Image.open(path) as image:
+            return _taken(image)
+    except (OSError, ValueError):  # no such file, or not an image Pillow can open
+        return None
+
+
 def _taken(image: Image.Image) -> str | None:
     """EXIF DateTimeOriginal, else DateTime, as ISO-8601; None when absent or invalid."""
     try:

@@ -477,11 +477,7 @@ class MainWindow(QMainWindow):
 
         def read(progress, cancel):
             concept, members = album.concept_photos(name)
-            records = [album.catalog.photo_by_path(m.path) for m in members]
-            items = [
-                GridItem(m.path, record.when if record else "", m.score, m.state)
-                for m, record in zip(members, records, strict=True)
-            ]
+            items = [GridItem(m.path, album.photo_when(m.path), m.score, m.state) for m in members]
             return items, [concept.name]
 
         self.jobs.start(

@@ -241,7 +241,7 @@ class PreviewDialog(QDialog):
         item = self.items[row]
         parts = [
             item.path.name,
-            short_date(item.when) if item.when else "",  # none for an example outside the library
+            short_date(item.when) if item.when else "",  # "" when the file gives no date
             f"match {item.score:.3f}" if item.score is not None else "",
             f"{row + 1} of {len(self.items):,}",
         ]
