@@ -15,6 +15,7 @@ from fluffy_desktop.engine.images import (
     decode_photo,
     is_image_name,
     load_display_image,
+    taken_at,
 )
 from tests.photos import (
     EXIF_IFD,
@@ -120,6 +121,17 @@ def test_hostile_files_are_failures_with_reasons(hostile):
         assert isinstance(load_display_image(hostile[name], 64), DecodeFailure), name
     for name in ("dangling", "loop_file", "fifo", "folder"):
         assert isinstance(decode_photo(hostile[name]), DecodeFailure), name
+
+
+@pytest.mark.reliability
+def test_a_date_read_without_decoding_is_none_for_any_hostile_file(hostile, tmp_path):
+    assert taken_at(write_photo(tmp_path / "a.jpg", 1, taken=exif_date(3))) == (
+        "2020-01-04T12:03:00"
+    )
+    assert taken_at(write_photo(tmp_path / "b.jpg", 2)) is None
+    for name, path in hostile.items():  # the fifo and the bomb among them: no hang, no raise
+        if name != "inside":
+            assert taken_at(path) is None, name
 
 
 @pytest.mark.reliability

@@ -149,9 +149,11 @@ def _upright(image: Image.Image) -> Image.Image:
 def taken_at(path: Path) -> str | None:
     """A photo file's EXIF date without decoding its pixels; None when absent or unreadable."""
     try:
+        if not stat.S_ISREG(path.stat().st_mode):  # a fifo would block, a folder cannot open
+            return None
         with Image.open(path) as image:
             return _taken(image)
-    except (OSError, ValueError):  # no such file, or not an image Pillow can open
+    except (OSError, ValueError, Image.DecompressionBombError):  # missing, not an image, huge
         return None
 
 
