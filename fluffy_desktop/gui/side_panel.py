@@ -163,7 +163,7 @@ class ConceptList(QListWidget):
             item = QListWidgetItem(f"{concept.name}\n{concept.line()}")
             item.setData(NAME_ROLE, concept.name)
             item.setToolTip(
-                f"Show the photos of {concept.name} ({len(concept.photos)} examples, "
+                f"Show the photos of {concept.name} ({counted(len(concept.photos), 'example')}, "
                 f"{concept.said_yes} said yes, {concept.said_no} said no)"
             )
             item.setIcon(self._mosaic(concept))
