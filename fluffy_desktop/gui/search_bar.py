@@ -15,11 +15,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fluffy_desktop.gui.icons import icon
+from fluffy_desktop.gui.icons import icon, toggle_icon
 
 # The cut-off slider runs over cosine similarities 0.00 … CUTOFF_MAX in steps of 0.01; its
 # left end shows every match.
 CUTOFF_MAX = 1.0
+# A toggle that is on is painted in the highlight colour (Fusion only darkens it a little);
+# greyed while it does not apply.
+ON_LOOK = (
+    "QToolButton:checked { background: palette(highlight); color: palette(highlighted-text);"
+    " border: 1px solid palette(highlight); border-radius: 3px; }"
+    "QToolButton:checked:disabled { background: palette(midlight); color: palette(mid);"
+    " border: 1px solid palette(mid); }"
+)
 # The field's hint, longest first: the longest that fits the field is shown.
 PLACEHOLDERS = (
     "Search your photos: “Fluffy on the sofa”, “beach at sunset -people”…",
@@ -93,10 +101,11 @@ class SearchBar(QWidget):
         self.field.textChanged.connect(self._cleared)
 
         self.by_date_button = QToolButton(self)
-        self.by_date_button.setIcon(icon("sort-date"))
+        self.by_date_button.setIcon(toggle_icon("sort-date"))
         self.by_date_button.setText("By date")
         self.by_date_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.by_date_button.setCheckable(True)
+        self.by_date_button.setStyleSheet(ON_LOOK)
         self.by_date_button.setToolTip("Sort the matches by date instead of by relevance")
         self.by_date_button.toggled.connect(self.view_changed)
 

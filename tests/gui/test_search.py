@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from fluffy_desktop.gui.app import settings_for
@@ -116,3 +117,27 @@ def test_a_narrow_search_field_shows_a_shorter_hint_that_fits(qtbot):
     hint = bar.field.placeholderText()
     assert "Fluffy on the sofa" in hint
     assert bar.field.fontMetrics().horizontalAdvance(hint) < bar.field.width()
+
+
+def _highlighted_share(button) -> float:
+    """The share of the button's pixels painted in the (active) highlight colour."""
+    image = button.grab().toImage()
+    on = button.palette().color(QPalette.ColorGroup.Active, QPalette.ColorRole.Highlight)
+    target = on.getRgb()[:3]
+    size = range(image.width()), range(image.height())
+    pixels = [image.pixelColor(x, y).getRgb()[:3] for x in size[0] for y in size[1]]
+    near = [max(abs(a - b) for a, b in zip(p, target, strict=True)) < 24 for p in pixels]
+    return sum(near) / len(pixels)
+
+
+def test_the_date_toggle_shows_plainly_when_it_is_on(qtbot):
+    bar = SearchBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    qtbot.waitExposed(bar)
+    button = bar.by_date_button
+    assert _highlighted_share(button) < 0.05
+    button.click()
+    assert button.isChecked() and _highlighted_share(button) > 0.5
+    button.setEnabled(False)  # the library is always newest first
+    assert _highlighted_share(button) < 0.05
