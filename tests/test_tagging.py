@@ -19,7 +19,9 @@ from fluffy_desktop.engine.evaluate.world.model import shipped_model
 from fluffy_desktop.engine.evaluate.world.places import PLACES
 from fluffy_desktop.engine.evaluate.world.run import world_spec
 from fluffy_desktop.engine.evaluate.world.scene import render, scene_of
+from fluffy_desktop.engine.images import read_photo
 from fluffy_desktop.engine.query import PHOTO_WEIGHT, parse_query, query_vector
+from fluffy_desktop.engine.regions import ALBUM_WEIGHT, decode_side, region_crops
 from fluffy_desktop.engine.tagging import (
     SHARE,
     album_members,
@@ -105,6 +107,30 @@ def test_the_concept_ranking_is_the_library_best_first_and_the_album_is_its_head
     assert scores == sorted(scores, reverse=True) and len(ranking) == len(setup.gallery)
     head = {path for path, score in ranking if score >= concept.threshold}
     assert {m.path for m in members if m.state == "auto"} == head
+
+
+def test_an_album_scores_each_photo_with_its_best_quarter(world_home, tmp_path):
+    """(the photo's score + ALBUM_WEIGHT × its best quarter's) / (1 + ALBUM_WEIGHT): quarters
+    stored at indexing for library photos, encoded when first scored for an example from
+    outside the library (README, "Tagging")."""
+    setup, home = world_home
+    with copy_home(home, tmp_path / "home") as album:
+        concept, members = album.concept_photos("Fluffy")
+        clip, vector = album.clip(), album._concept_vector(concept)
+
+        def joined(path: Path, quarters: np.ndarray) -> float:
+            own = float(album.photo_vector(path) @ vector)
+            return (own + ALBUM_WEIGHT * float((quarters @ vector).max())) / (1 + ALBUM_WEIGHT)
+
+        path, score = album.concept_ranking("Fluffy")[0]
+        stored = album.catalog.regions_for([album.catalog.photo_by_path(path).id], clip.dim)
+        assert score == pytest.approx(joined(path, next(iter(stored.values()))), abs=1e-5)
+        assert abs(score - float(album.photo_vector(path) @ vector)) > 1e-3
+        shot = setup.shots[CAT][0]
+        image = read_photo(shot, decode_side(clip.image_size))
+        quarters = clip.encode_images(region_crops(image, clip.image_size))
+        example = next(m for m in members if m.path.resolve() == shot.resolve())
+        assert example.score == pytest.approx(joined(shot, quarters), abs=1e-5)
 
 
 def test_an_album_larger_than_one_scan_of_the_index_is_whole(world_home, tmp_path, monkeypatch):

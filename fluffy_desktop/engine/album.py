@@ -46,7 +46,13 @@ from fluffy_desktop.engine.model_state import (
     embedding_notice,
 )
 from fluffy_desktop.engine.query import ParsedQuery, parse_query, query_vector
-from fluffy_desktop.engine.regions import RERANK, with_regions
+from fluffy_desktop.engine.regions import (
+    RERANK,
+    album_scores,
+    decode_side,
+    region_crops,
+    with_regions,
+)
 from fluffy_desktop.engine.resources import word_list
 from fluffy_desktop.engine.sidecars import ExportReport, copy_photos, export_keywords
 from fluffy_desktop.engine.tagging import SCAN, Member, album_members, calibrate, review_candidates
@@ -127,6 +133,8 @@ class Album:
         self._index: VectorIndex | None = None
         self._text_cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
         self._concept_cache: dict[str, tuple[tuple[str, str, bytes, bytes], np.ndarray]] = {}
+        # Region vectors of photos outside the library (examples), by model, path and stamp.
+        self._outside_regions: dict[tuple[str, str, int, int], np.ndarray] = {}
         self._views = ViewCache(self.home.views_dir)
         self._model_lock = threading.RLock()
         self._write_lock = threading.Lock()
@@ -382,18 +390,37 @@ class Album:
         scores = with_regions(ids, np.array([score for _, score in found]), regions, vector)
         return [(ids[i], float(scores[i])) for i in np.argsort(-scores, kind="stable")]
 
-    def photo_vector(self, path: Path) -> np.ndarray:
-        """A photo's embedding: the stored one when it is in the library, else computed."""
+    def _indexed(self, path: Path) -> PhotoRecord | None:
+        """The photo's catalog record when it is in the library, embedded by the model in use."""
         record = self.catalog.photo_by_path(Path(path).absolute()) or self.catalog.photo_by_path(
             Path(path).resolve()
         )
         current = self.catalog.get_meta("model") == self.clip().identity
-        if record is not None and record.status == "ok" and current:
+        return record if record is not None and record.status == "ok" and current else None
+
+    def photo_vector(self, path: Path) -> np.ndarray:
+        """A photo's embedding: the stored one when it is in the library, else computed."""
+        record = self._indexed(path)
+        if record is not None:
             vectors = self.catalog.vectors_for([record.id])
         else:
             vectors = self.clip().encode_images([self._decode(Path(path))])
         vector: np.ndarray = vectors[0]
         return vector
+
+    def photo_regions(self, path: Path) -> np.ndarray | None:
+        """A photo's region vectors (regions.py): the stored ones for a library photo (None
+        until the regions pass reaches it), else computed and kept in memory (an example
+        from outside the library)."""
+        record = self._indexed(path)
+        if record is not None:
+            return self.catalog.regions_for([record.id], self.clip().dim).get(record.id)
+        clip, status = self.clip(), Path(path).stat()
+        key = (clip.identity, str(Path(path).resolve()), status.st_mtime_ns, status.st_size)
+        if key not in self._outside_regions:
+            image = read_photo(Path(path), decode_side(clip.image_size))
+            self._outside_regions[key] = clip.encode_images(region_crops(image, clip.image_size))
+        return self._outside_regions[key]
 
     def locate(self, text: str, photo: Path) -> list[Location]:
         """Where each concept of a query is in a photo (the whole query when it names none).
@@ -414,7 +441,8 @@ class Album:
         located = []
         for name, vector, threshold in targets:
             others = np.array([v for n, v, _ in targets if n != name]).reshape(-1, clip.dim)
-            evidence = (float(seen @ vector), threshold)
+            score = float(seen @ vector) if threshold is None else self._photo_score(photo, vector)
+            evidence = (score, threshold)
             where = locate(clip, decoded, (name, vector), (rivals, others), evidence)
             located.append(replace(where, size=size))
         return located
@@ -530,7 +558,7 @@ class Album:
         )
         concept.word = word.detach().float().cpu()
         concept.settings = {**stats, "steps": settings.steps, "seed": settings.seed}
-        concept.threshold = self._calibrated(concept, self._concept_vector(concept), sample)
+        concept.threshold = self._calibrated(concept, self._concept_vector(concept))
         return stats
 
     def _view_photos(self, refs: list[dict]) -> list[ViewPhoto]:
@@ -649,24 +677,37 @@ class Album:
             kept = self._concept_cache[concept.name] = (key, vector)
         return kept[1]
 
-    def _scores(self, vector: np.ndarray, refs: list[dict]) -> dict[Path, float]:
-        """Score of each referenced photo that is still readable."""
-        return {p: float(self.photo_vector(p) @ vector) for p in _present(refs)}
+    def _photo_score(self, photo: Path, vector: np.ndarray) -> float:
+        """A photo's album score (regions.album_scores)."""
+        own = np.array([float(self.photo_vector(photo) @ vector)])
+        return float(album_scores(own, [self.photo_regions(photo)], vector)[0])
 
-    def _calibrated(self, concept: Concept, vector: np.ndarray, sample: np.ndarray | None) -> float:
-        """The album threshold (tagging.calibrate) for the concept's vector; `sample`: library
-        photo vectors."""
+    def _scores(self, vector: np.ndarray, refs: list[dict]) -> dict[Path, float]:
+        """Album score of each referenced photo that is still readable."""
+        return {p: self._photo_score(p, vector) for p in _present(refs)}
+
+    def _library_scores(self, vector: np.ndarray) -> np.ndarray:
+        """Album scores of the library sample (none for an empty library)."""
+        ids = self._library_sample_ids()
+        if ids is None:
+            return np.zeros(0)
+        regions = self.catalog.regions_for(ids.tolist(), len(vector))
+        own = self.catalog.vectors_for(ids.tolist()) @ vector
+        return album_scores(own, [regions.get(int(i)) for i in ids], vector)
+
+    def _calibrated(self, concept: Concept, vector: np.ndarray) -> float:
+        """The album threshold (tagging.calibrate) for the concept's vector."""
         examples = self._scores(vector, concept.photos + concept.confirmed)
         return calibrate(
             np.array(list(examples.values())),
             np.array(list(self._scores(vector, concept.negatives).values())),
-            np.zeros(0) if sample is None else sample @ vector,
+            self._library_scores(vector),
         )
 
     def _threshold(self, concept: Concept, vector: np.ndarray) -> float:
         """The stored threshold, or one calibrated now (concepts learned before tagging)."""
         if concept.threshold is None:
-            concept.threshold = self._calibrated(concept, vector, self._library_sample())
+            concept.threshold = self._calibrated(concept, vector)
         return concept.threshold
 
     def _scored(self, vector: np.ndarray, threshold: float) -> list[tuple[Path, float]]:
@@ -675,11 +716,18 @@ class Album:
         (an album of more than SCAN photos, a pet in a large library)."""
         size = max(1, len(self.vector_index()))
         k = min(SCAN, size)
-        hits = self.nearest(vector, k)
-        while k < size and hits and hits[-1].score >= threshold:
+        while True:
+            ranked = self._album_ranked(self.nearest(vector, k), vector)
+            if k >= size or not ranked or ranked[-1][1] < threshold:
+                return ranked
             k = min(4 * k, size)
-            hits = self.nearest(vector, k)
-        return [(hit.path, hit.score) for hit in hits]
+
+    def _album_ranked(self, hits: list[SearchHit], vector: np.ndarray) -> list[tuple[Path, float]]:
+        """The hits by their album scores (regions.album_scores), best first."""
+        regions = self.catalog.regions_for([hit.photo_id for hit in hits], len(vector))
+        own = np.array([hit.score for hit in hits], dtype=np.float32)
+        joined = album_scores(own, [regions.get(hit.photo_id) for hit in hits], vector)
+        return [(hits[i].path, float(joined[i])) for i in np.argsort(-joined, kind="stable")]
 
     def _learned(self, name: str) -> Concept:
         """The concept, which must have been learned with this model."""
@@ -809,14 +857,20 @@ class Album:
             inverter.save(self.home.inverters_dir)
         return stats
 
-    def _library_sample(self, size: int = LIBRARY_SAMPLE) -> np.ndarray | None:
-        """Up to `size` of the library's photo vectors (a fixed random pick), or None if empty."""
+    def _library_sample_ids(self, size: int = LIBRARY_SAMPLE) -> np.ndarray | None:
+        """Up to `size` of the library's embedded photos (a fixed random pick), or None if
+        there are none for the model in use."""
         ids = self.catalog.vector_ids()
         if len(ids) == 0 or self.catalog.get_meta("model") != self.clip().identity:
             return None
         if len(ids) > size:
             ids = np.random.default_rng(0).choice(ids, size, replace=False)
-        return self.catalog.vectors_for(ids.tolist())
+        return ids
+
+    def _library_sample(self, size: int = LIBRARY_SAMPLE) -> np.ndarray | None:
+        """Up to `size` of the library's photo vectors (a fixed random pick), or None if empty."""
+        ids = self._library_sample_ids(size)
+        return None if ids is None else self.catalog.vectors_for(ids.tolist())
 
     # --- status ---------------------------------------------------------------------------
     def status(self) -> dict:

@@ -5,8 +5,10 @@ of the photo's width and height, squeezed to the model's square input), at index
 A query that names a concept in a context ("Fluffy on the beach") is answered from the RERANK
 photos nearest to it as a whole, each scored by the better of the whole photo and its best
 region, shifted onto the photos' scale (crops, being close-ups, score higher as a rule). A
-name alone ranks whole photos, as the concept's album does: on the semantic world, regions cost
-it 7–9 points of identity precision, while in context they find small things. There, crops
+name alone ranks whole photos: on the semantic world, the better of photo and region cost it
+7–9 points of identity precision, while in context they find small things. A concept's album
+scores each photo by the whole photo and its best region together (`album_scores`), which on
+the semantic world ranks an individual above its look-alikes more often (README). There, crops
 measured better than per-patch shares of the one photo pass, and quarters better than
 overlapping crops of 0.55 or 0.6 of the sides (README).
 """
@@ -24,6 +26,7 @@ REGIONS = GRID * GRID
 SHARE = 0.5
 RERANK = 200  # photos re-scored by their regions, per concept query
 TOP = 10  # the best scores whose means set the regions' shift onto the photos' scale
+ALBUM_WEIGHT = 0.5  # an album score: (photo + ALBUM_WEIGHT × best region) / (1 + ALBUM_WEIGHT)
 
 
 def decode_side(side: int) -> int:
@@ -61,3 +64,20 @@ def with_regions(
     shift = np.sort(parts)[-TOP:].mean() - np.sort(best[rows])[-TOP:].mean()
     best[rows] = np.maximum(best[rows], parts - shift)
     return best
+
+
+def album_scores(
+    scores: np.ndarray, regions: Sequence[np.ndarray | None], vector: np.ndarray
+) -> np.ndarray:
+    """Album scores: each photo's own score joined by its best region's, weighted
+    ALBUM_WEIGHT; a photo without regions (not yet reached by the regions pass) keeps its own."""
+    own = np.asarray(scores, dtype=np.float32)
+    best = np.array(
+        [
+            float((parts @ vector).max()) if parts is not None else float(score)
+            for score, parts in zip(own, regions, strict=True)
+        ],
+        dtype=np.float32,
+    )
+    joined: np.ndarray = (own + ALBUM_WEIGHT * best) / (1 + ALBUM_WEIGHT)
+    return joined
