@@ -21,7 +21,7 @@ from fluffy_desktop.engine.evaluate.world.run import world_spec
 from fluffy_desktop.engine.evaluate.world.scene import render, scene_of
 from fluffy_desktop.engine.images import read_photo
 from fluffy_desktop.engine.query import PHOTO_WEIGHT, parse_query, query_vector
-from fluffy_desktop.engine.regions import ALBUM_WEIGHT, decode_side, region_crops
+from fluffy_desktop.engine.regions import ALBUM_SCORE, ALBUM_WEIGHT, decode_side, region_crops
 from fluffy_desktop.engine.tagging import (
     SHARE,
     album_members,
@@ -131,6 +131,46 @@ def test_an_album_scores_each_photo_with_its_best_quarter(world_home, tmp_path):
         quarters = clip.encode_images(region_crops(image, clip.image_size))
         example = next(m for m in members if m.path.resolve() == shot.resolve())
         assert example.score == pytest.approx(joined(shot, quarters), abs=1e-5)
+
+
+def test_a_threshold_set_on_another_album_score_is_set_again_and_saved(world_home, tmp_path):
+    """A concept saved before albums joined the best quarter holds a cut on the whole photo's
+    scale: its first album after the upgrade calibrates the cut again and saves it."""
+    _, home = world_home
+    with copy_home(home, tmp_path / "home") as album:
+        concept = album.concepts.get("Fluffy")
+        right = concept.threshold
+        concept.threshold = 0.99
+        del concept.settings["album_score"]
+        album.concepts.save(concept)
+    with Album(tmp_path / "home", world_spec("cpu")) as album:
+        concept, members = album.concept_photos("Fluffy")
+        assert concept.threshold == pytest.approx(right, abs=1e-6)
+        assert any(m.state == "auto" for m in members)
+    with Album(tmp_path / "home", world_spec("cpu")) as album:
+        stored = album.concepts.get("Fluffy")
+    assert stored.threshold == pytest.approx(right, abs=1e-6)
+    assert stored.settings["album_score"] == ALBUM_SCORE
+
+
+def test_a_threshold_set_again_in_a_home_that_cannot_be_written_is_used_and_logged(
+    world_home, tmp_path, monkeypatch, caplog
+):
+    _, home = world_home
+    with copy_home(home, tmp_path / "home") as album:
+        concept = album.concepts.get("Fluffy")
+        right = concept.threshold
+        concept.threshold = 0.99
+        del concept.settings["album_score"]
+        album.concepts.save(concept)
+
+        def refuse(*_args, **_kwargs):
+            raise FluffyError("cannot write the concepts folder: read-only file system")
+
+        monkeypatch.setattr(album.concepts, "save", refuse)
+        concept, _ = album.concept_photos("Fluffy")
+    assert concept.threshold == pytest.approx(right, abs=1e-6)
+    assert "cannot save the threshold of Fluffy" in caplog.text
 
 
 def test_an_album_larger_than_one_scan_of_the_index_is_whole(world_home, tmp_path, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -47,6 +48,7 @@ from fluffy_desktop.engine.model_state import (
 )
 from fluffy_desktop.engine.query import ParsedQuery, parse_query, query_vector
 from fluffy_desktop.engine.regions import (
+    ALBUM_SCORE,
     RERANK,
     album_scores,
     decode_side,
@@ -60,6 +62,7 @@ from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
 from fluffy_desktop.engine.vectors import VectorIndex
 from fluffy_desktop.engine.weights import cached_hub_weights
 
+log = logging.getLogger(__name__)
 UNREADABLE_LISTED = 50  # unreadable photos named by `status` (all of them are counted)
 RETUNE_STEPS = 10  # re-tuning after answers starts from the current word: fewer steps
 LIBRARY_SAMPLE = 4096  # photo vectors for the modality gap (inverter) and the average photo (learn)
@@ -559,6 +562,7 @@ class Album:
         concept.word = word.detach().float().cpu()
         concept.settings = {**stats, "steps": settings.steps, "seed": settings.seed}
         concept.threshold = self._calibrated(concept, self._concept_vector(concept))
+        concept.settings["album_score"] = ALBUM_SCORE
         return stats
 
     def _view_photos(self, refs: list[dict]) -> list[ViewPhoto]:
@@ -705,9 +709,16 @@ class Album:
         )
 
     def _threshold(self, concept: Concept, vector: np.ndarray) -> float:
-        """The stored threshold, or one calibrated now (concepts learned before tagging)."""
-        if concept.threshold is None:
+        """The stored threshold, or one calibrated and saved now: for a concept learned before
+        tagging, or calibrated on another album score (regions.ALBUM_SCORE)."""
+        if concept.threshold is None or concept.settings.get("album_score") != ALBUM_SCORE:
             concept.threshold = self._calibrated(concept, vector)
+            concept.settings["album_score"] = ALBUM_SCORE
+            try:
+                with self._write_lock:
+                    self.concepts.save(concept)
+            except FluffyError as exc:  # a home that cannot be written calibrates next time too
+                log.warning("cannot save the threshold of %s: %s", concept.name, exc)
         return concept.threshold
 
     def _scored(self, vector: np.ndarray, threshold: float) -> list[tuple[Path, float]]:

@@ -27,6 +27,8 @@ SHARE = 0.5
 RERANK = 200  # photos re-scored by their regions, per concept query
 TOP = 10  # the best scores whose means set the regions' shift onto the photos' scale
 ALBUM_WEIGHT = 0.5  # an album score: (photo + ALBUM_WEIGHT × best region) / (1 + ALBUM_WEIGHT)
+# Stored with each album threshold: one calibrated on another scale is calibrated again.
+ALBUM_SCORE = f"photo + {ALBUM_WEIGHT} x best region"
 
 
 def decode_side(side: int) -> int:
