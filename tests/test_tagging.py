@@ -133,16 +133,23 @@ def test_an_album_scores_each_photo_with_its_best_quarter(world_home, tmp_path):
         assert example.score == pytest.approx(joined(shot, quarters), abs=1e-5)
 
 
+def _saved_before_the_quarters(album: Album) -> float:
+    """Make Fluffy's saved concept look as it did before albums joined the best quarter (a cut
+    on another scale, no album_score); its right threshold."""
+    concept = album.concepts.get("Fluffy")
+    right = concept.threshold
+    concept.threshold = 0.99
+    del concept.settings["album_score"]
+    album.concepts.save(concept)
+    return right
+
+
 def test_a_threshold_set_on_another_album_score_is_set_again_and_saved(world_home, tmp_path):
     """A concept saved before albums joined the best quarter holds a cut on the whole photo's
     scale: its first album after the upgrade calibrates the cut again and saves it."""
     _, home = world_home
     with copy_home(home, tmp_path / "home") as album:
-        concept = album.concepts.get("Fluffy")
-        right = concept.threshold
-        concept.threshold = 0.99
-        del concept.settings["album_score"]
-        album.concepts.save(concept)
+        right = _saved_before_the_quarters(album)
     with Album(tmp_path / "home", world_spec("cpu")) as album:
         concept, members = album.concept_photos("Fluffy")
         assert concept.threshold == pytest.approx(right, abs=1e-6)
@@ -158,11 +165,7 @@ def test_a_threshold_set_again_in_a_home_that_cannot_be_written_is_used_and_logg
 ):
     _, home = world_home
     with copy_home(home, tmp_path / "home") as album:
-        concept = album.concepts.get("Fluffy")
-        right = concept.threshold
-        concept.threshold = 0.99
-        del concept.settings["album_score"]
-        album.concepts.save(concept)
+        right = _saved_before_the_quarters(album)
 
         def refuse(*_args, **_kwargs):
             raise FluffyError("cannot write the concepts folder: read-only file system")

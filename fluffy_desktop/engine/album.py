@@ -65,6 +65,7 @@ from fluffy_desktop.engine.weights import cached_hub_weights
 log = logging.getLogger(__name__)
 UNREADABLE_LISTED = 50  # unreadable photos named by `status` (all of them are counted)
 RETUNE_STEPS = 10  # re-tuning after answers starts from the current word: fewer steps
+OUTSIDE_REGIONS_KEPT = 256  # photos outside the library whose regions stay in memory
 LIBRARY_SAMPLE = 4096  # photo vectors for the modality gap (inverter) and the average photo (learn)
 
 
@@ -422,6 +423,8 @@ class Album:
         key = (clip.identity, str(Path(path).resolve()), status.st_mtime_ns, status.st_size)
         if key not in self._outside_regions:
             image = read_photo(Path(path), decode_side(clip.image_size))
+            if len(self._outside_regions) >= OUTSIDE_REGIONS_KEPT:
+                del self._outside_regions[next(iter(self._outside_regions))]  # the oldest
             self._outside_regions[key] = clip.encode_images(region_crops(image, clip.image_size))
         return self._outside_regions[key]
 
@@ -444,7 +447,11 @@ class Album:
         located = []
         for name, vector, threshold in targets:
             others = np.array([v for n, v, _ in targets if n != name]).reshape(-1, clip.dim)
-            score = float(seen @ vector) if threshold is None else self._photo_score(photo, vector)
+            score = (
+                float(seen @ vector)
+                if threshold is None
+                else self._photo_score(photo, vector, seen)
+            )
             evidence = (score, threshold)
             where = locate(clip, decoded, (name, vector), (rivals, others), evidence)
             located.append(replace(where, size=size))
@@ -681,10 +688,17 @@ class Album:
             kept = self._concept_cache[concept.name] = (key, vector)
         return kept[1]
 
-    def _photo_score(self, photo: Path, vector: np.ndarray) -> float:
-        """A photo's album score (regions.album_scores)."""
-        own = np.array([float(self.photo_vector(photo) @ vector)])
+    def _photo_score(
+        self, photo: Path, vector: np.ndarray, seen: np.ndarray | None = None
+    ) -> float:
+        """A photo's album score (regions.album_scores); `seen`: its embedding, if at hand."""
+        own = np.array([float((self.photo_vector(photo) if seen is None else seen) @ vector)])
         return float(album_scores(own, [self.photo_regions(photo)], vector)[0])
+
+    def _indexed_scores(self, ids: list[int], own: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Album scores of library photos from their own scores and their stored regions."""
+        regions = self.catalog.regions_for(ids, len(vector))
+        return album_scores(own, [regions.get(photo_id) for photo_id in ids], vector)
 
     def _scores(self, vector: np.ndarray, refs: list[dict]) -> dict[Path, float]:
         """Album score of each referenced photo that is still readable."""
@@ -695,9 +709,9 @@ class Album:
         ids = self._library_sample_ids()
         if ids is None:
             return np.zeros(0)
-        regions = self.catalog.regions_for(ids.tolist(), len(vector))
-        own = self.catalog.vectors_for(ids.tolist()) @ vector
-        return album_scores(own, [regions.get(int(i)) for i in ids], vector)
+        return self._indexed_scores(
+            ids.tolist(), self.catalog.vectors_for(ids.tolist()) @ vector, vector
+        )
 
     def _calibrated(self, concept: Concept, vector: np.ndarray) -> float:
         """The album threshold (tagging.calibrate) for the concept's vector."""
@@ -735,9 +749,8 @@ class Album:
 
     def _album_ranked(self, hits: list[SearchHit], vector: np.ndarray) -> list[tuple[Path, float]]:
         """The hits by their album scores (regions.album_scores), best first."""
-        regions = self.catalog.regions_for([hit.photo_id for hit in hits], len(vector))
         own = np.array([hit.score for hit in hits], dtype=np.float32)
-        joined = album_scores(own, [regions.get(hit.photo_id) for hit in hits], vector)
+        joined = self._indexed_scores([hit.photo_id for hit in hits], own, vector)
         return [(hits[i].path, float(joined[i])) for i in np.argsort(-joined, kind="stable")]
 
     def _learned(self, name: str) -> Concept:
