@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fluffy_desktop.cli import main
-from tests.tinymodel import OTHER_CONFIG, write_tiny_model
+from tests.tinymodel import OTHER_CONFIG, TINY_CONFIG, write_tiny_model
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -36,6 +37,18 @@ def other_tiny_spec(tmp_path_factory):
     folder = tmp_path_factory.mktemp("other-tiny-model")
     config, weights = write_tiny_model(folder, seed=1, config=OTHER_CONFIG, name="fluffy-tiny-2")
     return ModelSpec(arch=str(config), pretrained=None, weights=weights, device="cpu")
+
+
+@pytest.fixture(scope="session")
+def layer_scale_spec(tmp_path_factory):
+    """A tiny model whose image blocks have layer scale: a tower ImageTower does not compute."""
+    from fluffy_desktop.engine.clip import ModelSpec
+
+    config = copy.deepcopy(TINY_CONFIG)
+    config["vision_cfg"]["ls_init_value"] = 0.5
+    folder = tmp_path_factory.mktemp("layer-scale-model")
+    config_file, weights = write_tiny_model(folder, seed=2, config=config, name="fluffy-tiny-ls")
+    return ModelSpec(arch=str(config_file), pretrained=None, weights=weights, device="cpu")
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,7 @@ def test_injection_of_a_real_word_row_equals_encode_text(tiny_clip):
     slotted = [p.replace("dog", PLACEHOLDER) for p in prompts]
     words = row.expand(len(prompts), -1)
     injected = tiny_clip.encode_tokens(tiny_clip.tokenize(slotted), words)
-    reference = tiny_clip.model.encode_text(tiny_clip.tokenize(prompts))
+    reference = tiny_clip.encode_tokens(tiny_clip.tokenize(prompts))
     torch.testing.assert_close(injected, reference, atol=1e-5, rtol=0)
 
 
@@ -131,20 +131,47 @@ def _mapped_from(path: Path, tensor: torch.Tensor) -> bool:
     return False
 
 
-def test_loading_wears_the_files_weights_and_encodes_like_the_usual_build(tiny_spec, tmp_path):
-    """The weights are the file's own memory-mapped tensors, not copies of them."""
-    clip = ClipModel.load(tiny_spec, tmp_path)
-    usual = _usual_build(tiny_spec)
-    if Path("/proc/self/maps").exists():
-        assert _mapped_from(tiny_spec.weights, clip.model.token_embedding.weight)
-        assert _mapped_from(tiny_spec.weights, clip.model.visual.conv1.weight)
-    assert not any(t.is_meta for t in [*clip.model.parameters(), *clip.model.buffers()])
-    torch.testing.assert_close(clip.model.attn_mask, usual.attn_mask)
+Features = tuple[torch.Tensor, torch.Tensor]
+
+
+def _encode_both(clip: ClipModel, other) -> tuple[Features, Features]:
+    """(text, image) features from clip and from another open_clip model, on the same input."""
     tokens = clip.tokenize(["a cat asleep on the sofa", "a red backpack"])
     pixels = torch.rand(2, 3, clip.image_size, clip.image_size)
     with torch.no_grad():
-        torch.testing.assert_close(clip.model.encode_text(tokens), usual.encode_text(tokens))
-        torch.testing.assert_close(clip.model.encode_image(pixels), usual.encode_image(pixels))
+        ours = (clip.encode_tokens(tokens, truncate=False), clip.image.encode(pixels))
+        theirs = (other.encode_text(tokens), other.encode_image(pixels))
+    return ours, theirs
+
+
+def test_loading_wears_the_files_weights_and_encodes_like_the_usual_build(tiny_spec, tmp_path):
+    """The towers read the file's own memory-mapped tensors, not copies of them."""
+    clip = ClipModel.load(tiny_spec, tmp_path)
+    if Path("/proc/self/maps").exists():
+        assert _mapped_from(tiny_spec.weights, clip.text.token_embedding)
+        assert _mapped_from(tiny_spec.weights, clip.image_tower.weight("conv1.weight"))
+    ours, theirs = _encode_both(clip, _usual_build(tiny_spec))
+    for mine, usual in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(mine, usual, atol=2e-5, rtol=1e-4)
+
+
+def test_a_tower_of_another_kind_is_open_clips_own_wearing_the_files_weights(
+    layer_scale_spec, tmp_path
+):
+    """open_clip builds an image side ImageTower does not compute, on the meta device, with
+    the file's tensors assigned; it encodes as the usual build does, and locating is refused."""
+    clip = ClipModel.load(layer_scale_spec, tmp_path)
+    model = clip.image.model
+    if Path("/proc/self/maps").exists():
+        assert _mapped_from(layer_scale_spec.weights, model.visual.conv1.weight)
+    assert not any(t.is_meta for t in [*model.parameters(), *model.buffers()])
+    usual = _usual_build(layer_scale_spec)
+    torch.testing.assert_close(model.attn_mask, usual.attn_mask)
+    ours, theirs = _encode_both(clip, usual)
+    for mine, expected in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(mine, expected, atol=2e-5, rtol=1e-4)
+    with pytest.raises(ModelUnavailable, match="locating needs a plain class-token ViT"):
+        _ = clip.image_tower
 
 
 def test_half_precision_weights_load_as_the_architectures_float32(tiny_spec, tmp_path):
@@ -153,8 +180,9 @@ def test_half_precision_weights_load_as_the_architectures_float32(tiny_spec, tmp
     half = tmp_path / "half.safetensors"
     save_file({k: v.half() for k, v in load_file(str(tiny_spec.weights)).items()}, str(half))
     clip = ClipModel.load(ModelSpec(tiny_spec.arch, None, half, "cpu"), tmp_path)
-    assert {p.dtype for p in clip.model.parameters()} == {torch.float32}
+    assert clip.image_tower.weight("proj").dtype == torch.float32
     assert clip.encode_texts(["a cat"]).dtype == np.float32
+    assert clip.encode_images([Image.new("RGB", (40, 30))]).dtype == np.float32
 
 
 def test_weights_of_the_wrong_shape_are_refused(tiny_spec, tmp_path):
@@ -169,7 +197,7 @@ def test_weights_of_the_wrong_shape_are_refused(tiny_spec, tmp_path):
 
 
 def test_an_architecture_with_other_unsaved_buffers_is_built_the_usual_way(
-    tiny_spec, tmp_path, monkeypatch
+    layer_scale_spec, tmp_path, monkeypatch
 ):
     """Only the causal mask can be rebuilt after a meta build; any other buffer that the file
     does not hold must come from a real build, never stay empty."""
@@ -184,13 +212,13 @@ def test_an_architecture_with_other_unsaved_buffers_is_built_the_usual_way(
         return model, preprocess
 
     monkeypatch.setattr(clip_module, "_create", create_with_extra_buffer)
-    clip = ClipModel.load(tiny_spec, tmp_path)
-    assert clip.model.visual.scale.item() == 2.0
-    tokens = clip.tokenize(["a cat"])
+    clip = ClipModel.load(layer_scale_spec, tmp_path)
+    model = clip.image.model
+    assert model.visual.scale.item() == 2.0
+    pixels = torch.rand(1, 3, clip.image_size, clip.image_size)
     with torch.no_grad():
-        torch.testing.assert_close(
-            clip.model.encode_text(tokens), _usual_build(tiny_spec).encode_text(tokens)
-        )
+        usual = _usual_build(layer_scale_spec).encode_image(pixels)
+        torch.testing.assert_close(model.encode_image(pixels), usual)
 
 
 def _with_wrong_image_side(tiny_spec, folder: Path) -> Path:

@@ -73,7 +73,7 @@ def test_several_targets_join_into_one():
 
 def test_patch_grid_follows_the_photo_shape_and_size(tiny_clip):
     photo = Image.new("RGB", (300, 150), (200, 30, 30))
-    patch = tiny_clip.model.visual.patch_size[0]
+    patch = tiny_clip.patch_side
     grid = patch_embeddings(tiny_clip, photo, 4 * patch)
     assert grid.shape == (4, 8, tiny_clip.dim)
 

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from http.client import HTTPException, HTTPResponse
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 from urllib.request import Request, urlopen
 
@@ -90,6 +91,34 @@ def _remember_repo(arch: str, tag: str, repo: str, cache_dir: Path) -> None:
         known[key] = repo
         with contextlib.suppress(HomeUnwritable, OSError):
             atomic_write_bytes(_repos_record(cache_dir), json.dumps(known, indent=1).encode())
+
+
+PIXEL_KEYS = ("mean", "std", "interpolation", "resize_mode")
+
+
+def _pixels_record(cache_dir: Path) -> Path:
+    return cache_dir / "downloads" / "hub-pixels.json"
+
+
+def hub_pixel_stats(arch: str, tag: str, cache_dir: Path) -> dict[str, Any]:
+    """How a pretrained tag's photos were preprocessed (mean, std, interpolation, resize
+    mode), from open_clip's table; remembered under cache_dir once looked up, so that later
+    starts encode photos without importing open_clip."""
+    record, key = _pixels_record(cache_dir), _tag_key(arch, tag)
+    try:
+        known = json.loads(record.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if isinstance(known, dict) and isinstance(known.get(key), dict):
+        return dict(known[key])
+    import open_clip
+
+    cfg = open_clip.get_pretrained_cfg(arch, tag) or {}
+    stats = {name: cfg[name] for name in PIXEL_KEYS if cfg.get(name) is not None}
+    known = {**(known if isinstance(known, dict) else {}), key: stats}
+    with contextlib.suppress(HomeUnwritable, OSError):
+        atomic_write_bytes(record, json.dumps(known, indent=1).encode())
+    return stats
 
 
 def _hub_endpoint() -> str:
