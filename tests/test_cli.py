@@ -105,6 +105,17 @@ def test_search_and_indexing_start_without_importing_open_clip(fluffy, tiny_env,
     assert loaded == []
 
 
+def test_a_first_answer_imports_neither_open_clip_nor_torchs_compiler(fluffy, tiny_env, library):
+    """A fresh `fluffy confirm` encodes the photo and re-tunes the word: neither needs
+    open_clip (2.3 s on 2 cores) nor torch._dynamo (1.7 s, which torch.optim imports)."""
+    fluffy(tiny_env, "index", library, "--json")
+    photos = sorted(library.rglob("*.jpg"))
+    fluffy(tiny_env, "learn", "Rex", *photos[:2], "--kind", "dog", "--json")
+    out, loaded = _loaded_image_side(tiny_env, "confirm", "Rex", photos[3], "--json")
+    assert json.loads(out)["confirmed"] == 1
+    assert loaded == []
+
+
 def test_status_reports_the_library(fluffy, tiny_env, library):
     out = fluffy(tiny_env, "index", library).stdout.decode()
     assert "looked closer at 8 photos, for small things" in out
