@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import sys
 
 import numpy as np
@@ -125,11 +126,15 @@ def test_a_tags_pixel_statistics_are_looked_up_once(tmp_path, monkeypatch):
     assert stats["resize_mode"] == "shortest" and stats["interpolation"] == "bicubic"
     assert tuple(stats["mean"]) == open_clip.OPENAI_DATASET_MEAN
     monkeypatch.setitem(sys.modules, "open_clip", None)  # any import of it now fails
-    assert hub_pixel_stats("ViT-B-32", "laion2b_s34b_b79k", tmp_path) == {
-        **stats,
-        "mean": list(stats["mean"]),
-        "std": list(stats["std"]),
-    }
+    assert hub_pixel_stats("ViT-B-32", "laion2b_s34b_b79k", tmp_path) == stats
+
+
+def test_a_damaged_record_of_pixel_statistics_is_looked_up_again(tmp_path):
+    stats = hub_pixel_stats("ViT-B-32", "laion2b_s34b_b79k", tmp_path)
+    record = tmp_path / "downloads" / "hub-pixels.json"
+    record.write_text('{"ViT-B-32 laion2b_s34b_b79k": {"mean": "0.5", "std": [1, 2]}}')
+    assert hub_pixel_stats("ViT-B-32", "laion2b_s34b_b79k", tmp_path) == stats
+    assert json.loads(record.read_text()) == {"ViT-B-32 laion2b_s34b_b79k": stats}
 
 
 def test_a_photo_is_encoded_without_importing_open_clip(tiny_spec, tmp_path, monkeypatch):

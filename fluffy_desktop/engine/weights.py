@@ -100,6 +100,19 @@ def _pixels_record(cache_dir: Path) -> Path:
     return cache_dir / "downloads" / "hub-pixels.json"
 
 
+def _pixel_stats_valid(stats: object) -> bool:
+    """Whether a remembered record reads as open_clip's table does (a damaged one does not)."""
+    if not isinstance(stats, dict) or not set(stats) <= set(PIXEL_KEYS):
+        return False
+    numbers = [stats.get(key, [0.0] * 3) for key in ("mean", "std")]
+    words = [stats.get(key, "") for key in ("interpolation", "resize_mode")]
+    triples = all(
+        isinstance(n, list) and len(n) == 3 and all(isinstance(x, int | float) for x in n)
+        for n in numbers
+    )
+    return triples and all(isinstance(word, str) for word in words)
+
+
 def hub_pixel_stats(arch: str, tag: str, cache_dir: Path) -> dict[str, Any]:
     """How a pretrained tag's photos were preprocessed (mean, std, interpolation, resize
     mode), from open_clip's table; remembered under cache_dir once looked up, so that later
@@ -109,15 +122,16 @@ def hub_pixel_stats(arch: str, tag: str, cache_dir: Path) -> dict[str, Any]:
         known = json.loads(record.read_text())
     except (OSError, ValueError):
         known = {}
-    if isinstance(known, dict) and isinstance(known.get(key), dict):
+    known = known if isinstance(known, dict) else {}
+    if _pixel_stats_valid(known.get(key)):
         return dict(known[key])
     import open_clip
 
     cfg = open_clip.get_pretrained_cfg(arch, tag) or {}
     stats = {name: cfg[name] for name in PIXEL_KEYS if cfg.get(name) is not None}
-    known = {**(known if isinstance(known, dict) else {}), key: stats}
+    stats = dict(json.loads(json.dumps(stats)))  # as it will read back: tuples become lists
     with contextlib.suppress(HomeUnwritable, OSError):
-        atomic_write_bytes(record, json.dumps(known, indent=1).encode())
+        atomic_write_bytes(record, json.dumps({**known, key: stats}, indent=1).encode())
     return stats
 
 
