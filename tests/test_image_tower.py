@@ -112,9 +112,13 @@ def test_other_image_towers_are_refused_by_name(change):
         plain_vision_config(config)
 
 
-def test_another_resize_is_left_to_open_clip():
-    config = {**copy.deepcopy(TINY_CONFIG), "preprocess_cfg": {"resize_mode": "squash"}}
-    with pytest.raises(NotPlainImageTower, match="squash"):
+@pytest.mark.parametrize(
+    ("preprocess", "message"),
+    [({"resize_mode": "squash"}, "squash"), ({"size": 48}, "size"), ({"mode": "L"}, "mode")],
+)
+def test_another_preprocessing_is_left_to_open_clip(preprocess, message):
+    config = {**copy.deepcopy(TINY_CONFIG), "preprocess_cfg": preprocess}
+    with pytest.raises(NotPlainImageTower, match=message):
         pixel_recipe(config, {})
     assert pixel_recipe(TINY_CONFIG, {}) == PixelRecipe(side=32)
 

@@ -46,7 +46,7 @@ _FREE = {
     "timm_proj",
     "output_tokens",
 }
-_REQUIRED = {"pool_type": "tok", "pos_embed_type": ("learnable", "sin_cos_2d")}
+_REQUIRED = {"pool_type": ("tok",), "pos_embed_type": ("learnable", "sin_cos_2d")}
 _VIT_DEFAULTS = {
     "image_size": 224,
     "patch_size": 16,
@@ -81,16 +81,14 @@ def plain_vision_config(config: Mapping[str, Any]) -> dict[str, Any]:
     model, attention pooling, layer scale, …)."""
     vision = {**_VIT_DEFAULTS, **config.get("vision_cfg", {})}
     odd = [key for key in ("custom_text", "multimodal_cfg") if config.get(key)]
-    for key, allowed in _REQUIRED.items():
-        value = vision.get(key, allowed[0] if isinstance(allowed, tuple) else allowed)
-        if value not in (allowed if isinstance(allowed, tuple) else (allowed,)):
-            odd.append(key)
+    odd += [key for key, allowed in _REQUIRED.items() if vision.get(key, allowed[0]) not in allowed]
     odd += [key for key, value in vision.items() if key not in _FREE | _REQUIRED.keys() and value]
     if isinstance(vision["layers"], tuple | list):
         odd.append("layers")
     if odd:
         raise NotPlainImageTower(f"its image tower is not a plain ViT ({', '.join(sorted(odd))})")
-    _square_side(vision["image_size"]), _square_side(vision["patch_size"])
+    for key in ("image_size", "patch_size"):
+        _square_side(vision[key])  # NotPlainImageTower when not square
     return vision
 
 
@@ -130,13 +128,16 @@ def pixel_recipe(config: Mapping[str, Any], tag_stats: Mapping[str, Any]) -> Pix
     pretrained tag's own statistics (mean, std, interpolation); NotPlainImageTower when it
     resizes another way than by the shorter side."""
     wanted = {**config.get("preprocess_cfg", {}), **tag_stats}
+    side = _square_side(plain_vision_config(config)["image_size"])
     if wanted.get("resize_mode", "shortest") != "shortest":
         raise NotPlainImageTower(f"its photos are resized by {wanted['resize_mode']}")
+    if wanted.get("mode", "RGB") != "RGB" or _square_side(wanted.get("size", side)) != side:
+        raise NotPlainImageTower("its photos are preprocessed to another size or mode")
     resample = _RESAMPLING.get(wanted.get("interpolation") or "bicubic")
     if resample is None:
         raise NotPlainImageTower(f"its photos are resized with {wanted['interpolation']}")
     return PixelRecipe(
-        side=_square_side(plain_vision_config(config)["image_size"]),
+        side=side,
         mean=tuple(wanted.get("mean") or OPENAI_MEAN),
         std=tuple(wanted.get("std") or OPENAI_STD),
         resample=resample,
