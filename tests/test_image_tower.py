@@ -146,3 +146,22 @@ def test_a_photo_is_encoded_without_importing_open_clip(tiny_spec, tmp_path, mon
     monkeypatch.setitem(sys.modules, "open_clip", None)  # the image side is built after this
     features = clip.encode_images([Image.new("RGB", (40, 30), "teal")])
     assert features.shape == (1, clip.dim)
+
+
+@pytest.mark.parametrize("arch", ["ViT-B-32", "ViT-S-16"])
+def test_real_architectures_encode_as_open_clip_does(arch):
+    """The shipped architecture and another open_clip config, at full size (random weights:
+    what is compared is the arithmetic), each photo preprocessed as open_clip does for the
+    default tag."""
+    torch.manual_seed(6)
+    model, _, transform = open_clip.create_model_and_transforms(arch, pretrained=None)
+    config = open_clip.get_model_config(arch)
+    stats = dict(open_clip.get_pretrained_cfg("ViT-B-32", "laion2b_s34b_b79k"))
+    recipe = pixel_recipe(config, {key: stats[key] for key in ("mean", "std", "interpolation")})
+    tower = ImageTower(config, model.state_dict(), torch.device("cpu"), recipe)
+    photos = _photos()[:3]
+    pixels = torch.stack([recipe(photo) for photo in photos])
+    assert torch.equal(pixels, torch.stack([transform(photo) for photo in photos]))
+    with torch.no_grad():
+        ours, theirs = tower.encode(pixels), model.eval().encode_image(pixels)
+    torch.testing.assert_close(ours, theirs, atol=1e-4, rtol=1e-4)
