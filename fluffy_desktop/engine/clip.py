@@ -7,6 +7,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,23 @@ class OpenClipImage:
 ImageSide = ImageTower | OpenClipImage
 
 
+def _plain_or_open_clip(
+    config: dict[str, Any],
+    state: dict[str, torch.Tensor],
+    device: torch.device,
+    tag_stats: dict[str, Any],
+    open_clip_parts: Callable[[], OpenClipParts],
+) -> ImageSide:
+    """ImageTower for a plain ViT (preprocessing with a pretrained tag's pixel statistics),
+    else open_clip's image side, built by open_clip_parts. ValueError when state does not
+    hold the plain tower the config describes."""
+    try:
+        return ImageTower(config, state, device, pixel_recipe(config, tag_stats))
+    except NotPlainImageTower as exc:
+        logging.getLogger(__name__).info("open_clip builds the image side: %s", exc)
+    return OpenClipImage(open_clip_parts(), device)
+
+
 def _image_side(
     spec: ModelSpec,
     found: tuple[str, dict[str, Any]],
@@ -103,19 +121,17 @@ def _image_side(
     source: Path,
     cache_dir: Path,
 ) -> Callable[[torch.device], ImageSide]:
-    """What builds the model's image side: ImageTower for a plain ViT, else open_clip's."""
+    """What builds a loaded model's image side on a device."""
     arch, config = found
 
     def build(device: torch.device) -> ImageSide:
+        tag_stats = hub_pixel_stats(arch, spec.pretrained, cache_dir) if spec.pretrained else {}
+        parts = partial(_open_clip_model, spec, arch, state, source, cache_dir)
         try:
-            tag_stats = hub_pixel_stats(arch, spec.pretrained, cache_dir) if spec.pretrained else {}
-            return ImageTower(config, state, device, pixel_recipe(config, tag_stats))
-        except NotPlainImageTower as exc:
-            logging.getLogger(__name__).info("%s: open_clip builds the image side (%s)", arch, exc)
+            return _plain_or_open_clip(config, state, device, tag_stats, parts)
         except ValueError as exc:
             message = f"weights file {source} does not fit the {arch} architecture ({exc})"
             raise ModelUnavailable(message) from exc
-        return OpenClipImage(_open_clip_model(spec, arch, state, source, cache_dir), device)
 
     return build
 
@@ -264,10 +280,7 @@ class ClipModel:
         config = open_clip.get_model_config(arch)
 
         def build(on: torch.device) -> ImageSide:
-            try:
-                return ImageTower(config, state, on, pixel_recipe(config, {}))
-            except NotPlainImageTower:
-                return OpenClipImage((model, preprocess), on)
+            return _plain_or_open_clip(config, state, on, {}, lambda: (model, preprocess))
 
         return cls(arch, config, state, device, build)
 
