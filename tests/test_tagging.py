@@ -10,10 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from fluffy_desktop.cli import main
 from fluffy_desktop.engine.album import Album
 from fluffy_desktop.engine.concepts import views
+from fluffy_desktop.engine.concepts.learn import LearnSettings
+from fluffy_desktop.engine.concepts.views import weighted_shot_views
 from fluffy_desktop.engine.errors import FluffyError
 from fluffy_desktop.engine.evaluate.world.model import shipped_model
 from fluffy_desktop.engine.evaluate.world.places import PLACES
@@ -307,6 +310,32 @@ def test_answers_encode_views_of_only_the_photos_new_to_the_concept(
     with Album(tmp_path / "home", world_spec("cpu")) as album:
         album.answer("Fluffy", own[3:4], True)
     assert encoded == [5 + 3 + 1]  # the examples, the three answers and the new "yes"
+
+
+def test_the_examples_weigh_twice_a_yes_answer_in_re_tuning():
+    per = LearnSettings().augmentations + 1
+    shots = torch.arange(3 * per, dtype=torch.float32)[:, None]  # two examples, one answer
+    assert torch.equal(weighted_shot_views(shots, 2, 0, LearnSettings()), shots)
+    weighted = weighted_shot_views(shots, 2, 1, LearnSettings())
+    examples, answer = shots[: 2 * per], shots[2 * per :]
+    assert torch.equal(weighted, torch.cat([examples, examples, answer]))
+
+
+def test_a_concept_re_tuned_after_yes_answers_counts_its_examples_views_twice(world_home, tmp_path):
+    """Review asks about photos near the cut, the concept's hardest: weighed as much as the
+    five examples, they made more albums worse (README, "Tagging")."""
+    setup, home = world_home
+    per = LearnSettings().augmentations + 1
+    with copy_home(home, tmp_path / "home") as album:
+        concept, _ = album.concept_photos("Fluffy")
+        examples = {Path(ref["path"]) for ref in concept.photos}
+        own = [p for p, o in zip(setup.gallery, setup.world.owners, strict=True) if o == CAT]
+        answer = [p for p in own if p.resolve() not in examples][:1]
+        assert concept.settings["views"] == 5 * per and answer
+        album.answer("Fluffy", answer, True)
+        assert album.concept_photos("Fluffy")[0].settings["views"] == (2 * 5 + 1) * per
+        album.answer("Fluffy", answer, False)  # no "yes" answers left: all weigh alike
+        assert album.concept_photos("Fluffy")[0].settings["views"] == 5 * per
 
 
 def test_search_and_album_join_the_word_with_the_examples_photo(world_home, tmp_path):

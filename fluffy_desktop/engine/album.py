@@ -25,7 +25,13 @@ from fluffy_desktop.engine.concepts.names import is_ordinary_word, shadow_warnin
 from fluffy_desktop.engine.concepts.prompts import concept_slot
 from fluffy_desktop.engine.concepts.relearn import RELEARNED, REUSED, UP_TO_DATE, RelearnReport
 from fluffy_desktop.engine.concepts.store import Concept, ConceptStore
-from fluffy_desktop.engine.concepts.views import ViewCache, ViewPhoto, photo_rows, split_views
+from fluffy_desktop.engine.concepts.views import (
+    ViewCache,
+    ViewPhoto,
+    photo_rows,
+    split_views,
+    weighted_shot_views,
+)
 from fluffy_desktop.engine.concepts.whereabouts import find_photos, follow_moves
 from fluffy_desktop.engine.errors import BadQuery, ConceptMismatch, FluffyError, PhotoUnreadable
 from fluffy_desktop.engine.home import Home, atomic_write_bytes, default_home
@@ -548,10 +554,11 @@ class Album:
         """Tune the concept's word from its examples and answers (from `start`, else f_θ's
         guess or the kind word), then set its album's threshold; returns the learning stats."""
         clip = self.clip()
-        shots = self._view_photos(concept.photos + concept.confirmed)
-        photos = shots + self._view_photos(concept.negatives)
+        examples, answers = self._view_photos(concept.photos), self._view_photos(concept.confirmed)
+        photos = examples + answers + self._view_photos(concept.negatives)
         encoded = self._views.views(clip, photos, settings, cancel, progress or no_progress)
-        views, negative_views = split_views(encoded, len(shots), settings)
+        shot_views, negative_views = split_views(encoded, len(examples) + len(answers), settings)
+        views = weighted_shot_views(shot_views, len(examples), len(answers), settings)
         sample = self._library_sample()
         wants_guess = start is None and settings.use_inverter
         word, stats = tune_word(

@@ -100,6 +100,22 @@ def split_views(
     return encoded[:rows], encoded[rows:]
 
 
+EXAMPLE_WEIGHT = 2  # once there are "yes" answers, each example's views count twice (README)
+
+
+def weighted_shot_views(
+    views: torch.Tensor, examples: int, answers: int, settings: LearnSettings
+) -> torch.Tensor:
+    """The shots' views (the examples', then the "yes" answers') as re-tuning weighs them: with
+    answers among them, each example's views EXAMPLE_WEIGHT times. Review asks about photos
+    near the album's cut, so the answers are the concept's hardest photos; weighed as much as
+    the photos the user chose, they made more albums worse (README, "Tagging")."""
+    if not answers:
+        return views
+    rows = examples * views_per_photo(settings)
+    return torch.cat([views[:rows]] * EXAMPLE_WEIGHT + [views[rows:]])
+
+
 def photo_rows(encoded: torch.Tensor, settings: LearnSettings) -> torch.Tensor:
     """The rows of `encode_views` output that are the photos themselves, not their crops."""
     return encoded[:: views_per_photo(settings)]
