@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import sys
 
@@ -21,7 +20,7 @@ from fluffy_desktop.engine.image_tower import (
     plain_vision_config,
 )
 from fluffy_desktop.engine.weights import hub_pixel_stats
-from tests.tinymodel import TINY_CONFIG, write_tiny_model
+from tests.tinymodel import TINY_CONFIG, tiny_variant, write_tiny_model
 
 # The tower's variants open_clip configs use: QuickGELU, tanh GELU, another LayerNorm eps,
 # another MLP width, the fixed sin-cos positions of the semantic world's model (with patch
@@ -37,16 +36,9 @@ VARIANTS = {
 }
 
 
-def _config(change: dict) -> dict:
-    config = copy.deepcopy(TINY_CONFIG)
-    config["vision_cfg"].update(change.get("vision_cfg", {}))
-    config.update({k: v for k, v in change.items() if k != "vision_cfg"})
-    return config
-
-
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_the_tower_encodes_as_open_clip_does(variant, tmp_path):
-    config = _config(VARIANTS[variant])
+    config = tiny_variant("vision_cfg", VARIANTS[variant])
     name = f"image-tower-{variant.replace('_', '-')}"
     write_tiny_model(tmp_path, seed=3, config=config, name=name)
     model = open_clip.create_model(name, pretrained=None)
@@ -81,8 +73,7 @@ def _photos() -> list[Image.Image]:
     ids=["openai", "other-stats"],
 )
 def test_preprocessing_equals_open_clips(tag_stats, tmp_path):
-    config = copy.deepcopy(TINY_CONFIG)
-    config["vision_cfg"]["image_size"] = 32
+    config = tiny_variant("vision_cfg", {"vision_cfg": {"image_size": 32}})
     name = "preprocess-tiny"
     write_tiny_model(tmp_path, config=config, name=name)
     overrides = {f"image_{key}": value for key, value in tag_stats.items()}
@@ -107,7 +98,7 @@ NOT_PLAIN = {
 
 @pytest.mark.parametrize("change", NOT_PLAIN.values(), ids=NOT_PLAIN.keys())
 def test_other_image_towers_are_refused_by_name(change):
-    config = _config({"vision_cfg": change})
+    config = tiny_variant("vision_cfg", {"vision_cfg": change})
     with pytest.raises(NotPlainImageTower, match=r"not a plain ViT|not square"):
         plain_vision_config(config)
 
@@ -117,7 +108,7 @@ def test_other_image_towers_are_refused_by_name(change):
     [({"resize_mode": "squash"}, "squash"), ({"size": 48}, "size"), ({"mode": "L"}, "mode")],
 )
 def test_another_preprocessing_is_left_to_open_clip(preprocess, message):
-    config = {**copy.deepcopy(TINY_CONFIG), "preprocess_cfg": preprocess}
+    config = tiny_variant("vision_cfg", {"preprocess_cfg": preprocess})
     with pytest.raises(NotPlainImageTower, match=message):
         pixel_recipe(config, {})
     assert pixel_recipe(TINY_CONFIG, {}) == PixelRecipe(side=32)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 
 import open_clip
@@ -13,7 +12,7 @@ from fluffy_desktop.engine.clip import ClipModel, ModelSpec
 from fluffy_desktop.engine.errors import ModelUnavailable
 from fluffy_desktop.engine.open_clip_files import arch_config, clip_tokenizer
 from fluffy_desktop.engine.text_tower import NotPlainTextTower, TextTower
-from tests.tinymodel import TINY_CONFIG, write_tiny_model
+from tests.tinymodel import tiny_variant, write_tiny_model
 
 TEXTS = [
     "a photo of a cat",
@@ -34,16 +33,9 @@ VARIANTS = {
 }
 
 
-def _config(change: dict) -> dict:
-    config = copy.deepcopy(TINY_CONFIG)
-    config["text_cfg"].update(change.get("text_cfg", {}))
-    config.update({k: v for k, v in change.items() if k != "text_cfg"})
-    return config
-
-
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_the_tower_encodes_as_open_clip_does(variant, tmp_path):
-    config = _config(VARIANTS[variant])
+    config = tiny_variant("text_cfg", VARIANTS[variant])
     name = f"tower-{variant.replace('_', '-')}"
     write_tiny_model(tmp_path, seed=3, config=config, name=name)
     model = open_clip.create_model(name, pretrained=None)
@@ -72,11 +64,11 @@ def test_the_tower_encodes_as_open_clip_does(variant, tmp_path):
 )
 def test_other_text_towers_are_refused_by_name(change):
     with pytest.raises(NotPlainTextTower, match="not CLIP's own"):
-        TextTower(_config(change), {}, torch.device("cpu"))
+        TextTower(tiny_variant("text_cfg", change), {}, torch.device("cpu"))
 
 
 def test_a_model_with_another_text_tower_is_a_one_line_user_error(tiny_spec, tmp_path):
-    config = _config({"text_cfg": {"pool_type": "last"}})
+    config = tiny_variant("text_cfg", {"text_cfg": {"pool_type": "last"}})
     config_file = tmp_path / "last-token.json"
     config_file.write_text(json.dumps(config))
     spec = ModelSpec(str(config_file), None, tiny_spec.weights, "cpu")
@@ -93,7 +85,7 @@ def test_the_tokenizer_is_open_clips(arch):
 
 
 def test_a_config_files_tokenizer_keeps_its_context_length():
-    config = _config({"text_cfg": {"context_length": 16}})
+    config = tiny_variant("text_cfg", {"text_cfg": {"context_length": 16}})
     tokens = clip_tokenizer("short-context", config)(TEXTS)
     assert tokens.shape == (len(TEXTS), 16)
     assert torch.equal(tokens, open_clip.tokenizer.SimpleTokenizer(context_length=16)(TEXTS))

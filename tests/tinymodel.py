@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -16,6 +17,15 @@ OTHER_CONFIG = {
     "vision_cfg": {"image_size": 32, "layers": 2, "width": 48, "head_width": 24, "patch_size": 8},
     "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 48, "heads": 2, "layers": 2},
 }
+
+
+def tiny_variant(tower: str, change: dict) -> dict:
+    """TINY_CONFIG with `change` applied: its `tower` entry ("text_cfg" or "vision_cfg")
+    merged into that tower's settings, the rest set at the top level."""
+    config = copy.deepcopy(TINY_CONFIG)
+    config[tower].update(change.get(tower, {}))
+    config.update({k: v for k, v in change.items() if k != tower})
+    return config
 
 
 def write_tiny_model(

@@ -26,6 +26,21 @@ def activation(tower: Mapping[str, Any], quick_gelu: bool) -> Activation:
     return lambda x: F.gelu(x, **kwargs)
 
 
+def odd_settings(
+    config: Mapping[str, Any],
+    tower: Mapping[str, Any],
+    free: set[str],
+    required: Mapping[str, tuple[Any, ...]],
+) -> list[str]:
+    """What makes one of a model config's towers other than the plain CLIP one: a custom or
+    multimodal model, a required setting (default: the first allowed value) with another
+    value, or any setting outside `free` turned on."""
+    odd = [key for key in ("custom_text", "multimodal_cfg") if config.get(key)]
+    odd += [key for key, allowed in required.items() if tower.get(key, allowed[0]) not in allowed]
+    odd += [key for key, value in tower.items() if key not in free | required.keys() and value]
+    return odd
+
+
 def norm_eps(tower: Mapping[str, Any]) -> float:
     return float((tower.get("norm_kwargs") or {}).get("eps", 1e-5))
 

@@ -26,6 +26,7 @@ from fluffy_desktop.engine.blocks import (
     block_shapes,
     checked_weights,
     norm_eps,
+    odd_settings,
 )
 
 # CLIPVisionCfg fields the plain tower may set to any value; every other field must keep its
@@ -80,9 +81,7 @@ def plain_vision_config(config: Mapping[str, Any]) -> dict[str, Any]:
     NotPlainImageTower when the model has another kind of image tower (a ResNet, a timm
     model, attention pooling, layer scale, …)."""
     vision = {**_VIT_DEFAULTS, **config.get("vision_cfg", {})}
-    odd = [key for key in ("custom_text", "multimodal_cfg") if config.get(key)]
-    odd += [key for key, allowed in _REQUIRED.items() if vision.get(key, allowed[0]) not in allowed]
-    odd += [key for key, value in vision.items() if key not in _FREE | _REQUIRED.keys() and value]
+    odd = odd_settings(config, vision, _FREE, _REQUIRED)
     if isinstance(vision["layers"], tuple | list):
         odd.append("layers")
     if odd:

@@ -22,6 +22,7 @@ from fluffy_desktop.engine.blocks import (
     block_shapes,
     checked_weights,
     norm_eps,
+    odd_settings,
 )
 
 # CLIPTextCfg fields the plain tower may set to any value; every other field must keep its
@@ -41,7 +42,7 @@ _FREE = {
     "pad_id",
     "eos_id",
 }
-_REQUIRED = {"pool_type": "argmax", "proj_type": "linear"}
+_REQUIRED = {"pool_type": ("argmax",), "proj_type": ("linear",)}
 _CLIP_DEFAULTS = {
     "context_length": 77,
     "vocab_size": 49408,
@@ -62,9 +63,7 @@ def plain_text_config(config: Mapping[str, Any]) -> dict[str, Any]:
     NotPlainTextTower when the model has another kind of text tower (a Hugging Face model,
     attention pooling, layer scale, no causal mask, …)."""
     text = dict(config.get("text_cfg", {}))
-    odd = [key for key in ("custom_text", "multimodal_cfg") if config.get(key)]
-    odd += [key for key, value in _REQUIRED.items() if text.get(key, value) != value]
-    odd += [key for key, value in text.items() if key not in _FREE | _REQUIRED.keys() and value]
+    odd = odd_settings(config, text, _FREE, _REQUIRED)
     if odd:
         raise NotPlainTextTower(f"its text tower is not CLIP's own ({', '.join(sorted(odd))})")
     return {**_CLIP_DEFAULTS, **text}
