@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -101,3 +103,13 @@ def atomic_write_bytes(target: Path, data: bytes) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    """A small JSON object the home keeps (remembered models, hub repositories, …): {} when
+    the file is absent, unreadable or not an object."""
+    try:
+        known = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return known if isinstance(known, dict) else {}

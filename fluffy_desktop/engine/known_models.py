@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from fluffy_desktop.engine.errors import HomeUnwritable
-from fluffy_desktop.engine.home import atomic_write_bytes
+from fluffy_desktop.engine.home import atomic_write_bytes, read_record
 from fluffy_desktop.engine.spec import ModelSpec
 
 
@@ -31,11 +31,7 @@ class KnownModels:
         self.file = Path(file)
 
     def _read(self) -> dict[str, str]:
-        try:
-            known = json.loads(self.file.read_text())
-        except (OSError, ValueError):
-            return {}
-        return known if isinstance(known, dict) else {}
+        return read_record(self.file)
 
     def identity(self, spec: ModelSpec) -> str | None:
         """The identity this spec loaded as before, if it did."""

@@ -17,7 +17,7 @@ import torch
 
 from fluffy_desktop import __version__
 from fluffy_desktop.engine.errors import HomeUnwritable, ModelUnavailable, first_line
-from fluffy_desktop.engine.home import atomic_path, atomic_write_bytes
+from fluffy_desktop.engine.home import atomic_path, atomic_write_bytes, read_record
 from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
 
 DOWNLOAD_STAGE = "Downloading model"
@@ -61,11 +61,15 @@ def _tag_key(arch: str, tag: str) -> str:
 
 
 def _remembered_repos(cache_dir: Path) -> dict[str, str]:
-    try:
-        known = json.loads(_repos_record(cache_dir).read_text())
-    except (OSError, ValueError):
-        return {}
-    return {k: v for k, v in known.items() if isinstance(v, str)} if isinstance(known, dict) else {}
+    known = read_record(_repos_record(cache_dir))
+    return {k: v for k, v in known.items() if isinstance(v, str)}
+
+
+def _write_record(path: Path, known: dict[str, Any]) -> None:
+    """Save one of the models folder's records; a home that cannot be written just does not
+    remember."""
+    with contextlib.suppress(HomeUnwritable, OSError):
+        atomic_write_bytes(path, json.dumps(known, indent=1).encode())
 
 
 def _hub_repo(arch: str, tag: str, cache_dir: Path) -> str:
@@ -89,8 +93,7 @@ def _remember_repo(arch: str, tag: str, repo: str, cache_dir: Path) -> None:
     known, key = _remembered_repos(cache_dir), _tag_key(arch, tag)
     if known.get(key) != repo:
         known[key] = repo
-        with contextlib.suppress(HomeUnwritable, OSError):
-            atomic_write_bytes(_repos_record(cache_dir), json.dumps(known, indent=1).encode())
+        _write_record(_repos_record(cache_dir), known)
 
 
 PIXEL_KEYS = ("mean", "std", "interpolation", "resize_mode")
@@ -118,11 +121,7 @@ def hub_pixel_stats(arch: str, tag: str, cache_dir: Path) -> dict[str, Any]:
     mode), from open_clip's table; remembered under cache_dir once looked up, so that later
     starts encode photos without importing open_clip."""
     record, key = _pixels_record(cache_dir), _tag_key(arch, tag)
-    try:
-        known = json.loads(record.read_text())
-    except (OSError, ValueError):
-        known = {}
-    known = known if isinstance(known, dict) else {}
+    known = read_record(record)
     if _pixel_stats_valid(known.get(key)):
         return dict(known[key])
     import open_clip
@@ -130,8 +129,7 @@ def hub_pixel_stats(arch: str, tag: str, cache_dir: Path) -> dict[str, Any]:
     cfg = open_clip.get_pretrained_cfg(arch, tag) or {}
     stats = {name: cfg[name] for name in PIXEL_KEYS if cfg.get(name) is not None}
     stats = dict(json.loads(json.dumps(stats)))  # as it will read back: tuples become lists
-    with contextlib.suppress(HomeUnwritable, OSError):
-        atomic_write_bytes(record, json.dumps({**known, key: stats}, indent=1).encode())
+    _write_record(record, {**known, key: stats})
     return stats
 
 
