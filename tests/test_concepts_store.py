@@ -20,6 +20,7 @@ from fluffy_desktop.engine.concepts.store import (
 )
 from fluffy_desktop.engine.errors import ConceptMismatch, UnknownConcept
 from fluffy_desktop.engine.query import parse_query, query_vector
+from fluffy_desktop.engine.tagging import HeldAlbum
 
 MODEL = "fluffy-tiny:0123456789abcdef"
 
@@ -113,6 +114,18 @@ def test_export_is_one_safetensors_file_carrying_the_metadata(store, tmp_path):
     assert meta["name"] == "Fluffy" and meta["model"] == MODEL and meta["kind"] == "cat"
 
 
+def test_a_held_album_is_saved_with_the_concept_but_never_exported(store, tmp_path):
+    concept = make_concept()
+    concept.held = HeldAlbum(frozenset({3, 17, 40}), upto=52, stay=0.41, join=0.55)
+    store.save(concept)
+    assert store.get("Fluffy").held == concept.held
+    store.export("Fluffy", tmp_path / "f.safetensors")  # its photo ids are this library's
+    with safe_open(str(tmp_path / "f.safetensors"), framework="pt") as handle:
+        assert list(handle.keys()) == ["word"]
+    store.remove("Fluffy")
+    assert store.import_(tmp_path / "f.safetensors", MODEL).held is None
+
+
 def test_export_remove_import_gives_the_same_word_and_search_vector(tiny_clip, tmp_path):
     store = ConceptStore(tmp_path / "concepts")
     store.save(make_concept(model=tiny_clip.identity))
@@ -176,6 +189,19 @@ def _hostile_files(tmp_path) -> dict[str, bytes]:
         "bad_name": _packed({**meta, "name": "../../evil"}, word),
         "bad_photos": _packed({**meta, "photos": [{"path": 3}]}, word),
         "not_json": save_tensors({"word": word}, metadata={HEADER_KEY: "{oops"}),
+        "held_without_ids": _packed({**meta, "held": {"upto": 3, "stay": 0.4, "join": 0.6}}, word),
+        "held_float_ids": save_tensors(
+            {"word": word, "held": torch.zeros(2)},
+            metadata={
+                HEADER_KEY: json.dumps({**meta, "held": {"upto": 3, "stay": 0.4, "join": 0.6}})
+            },
+        ),
+        "held_bad_cut": save_tensors(
+            {"word": word, "held": torch.zeros(2, dtype=torch.int64)},
+            metadata={
+                HEADER_KEY: json.dumps({**meta, "held": {"upto": 3, "stay": 4, "join": 0.6}})
+            },
+        ),
     }
 
 

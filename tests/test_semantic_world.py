@@ -99,20 +99,22 @@ def test_the_model_alone_names_kinds_and_colours_well_above_chance(world_doc):
 
 def test_albums_match_the_truth_and_answers_do_not_make_them_worse(world_doc):
     """Measured on seed 0, over the 660 photos of the gallery and the album set: F1 80.4 after
-    learning, 85.9 on the unanswered photos after 20 answers (pooled over the eight
-    individuals); 85.0 and 88.7 at each concept's best threshold; the albums' own F1s average
-    80.5 and 85.8; one album of eight worse after the answers. Scored by the whole photo alone
-    (before the best quarter joined it) the same read 76.8 and 84.9 (README, "Tagging")."""
+    learning, 88.0 on the unanswered photos after 20 answers, where the first albums had 87.3
+    (pooled over the eight individuals); 85.0 and 90.0 at each concept's best threshold; the
+    albums' own F1s average 80.5 and 87.6; no album worse after the answers (one, before the
+    answers moved the album only clearly). Scored by the whole photo alone (before the best
+    quarter joined it) the same read 76.8 and 84.9 (README, "Tagging")."""
     tagging = world_doc["tagging"]
     assert tagging["photos"] == 660
     assert tagging["learned"]["f1"] >= 78
     assert tagging["reviewed"]["f1"] >= 85
     assert tagging["reviewed"]["f1"] >= tagging["learned"]["f1"]
+    assert tagging["reviewed"]["f1"] >= tagging["before_answers"]["f1"]
     for stage in ("learned", "reviewed"):
         assert tagging["best_threshold"][stage]["f1"] >= tagging[stage]["f1"]
     mean = tagging["album_f1_mean"]
     assert mean["reviewed"] >= mean["learned"] >= 60
-    assert tagging["albums"] == 8 and tagging["albums_worse"] <= 2
+    assert tagging["albums"] == 8 and tagging["albums_worse"] <= 1
 
 
 def test_the_album_cut_holds_when_the_concept_is_a_large_share_of_the_library(world_doc):

@@ -63,7 +63,16 @@ from fluffy_desktop.engine.regions import (
 )
 from fluffy_desktop.engine.resources import word_list
 from fluffy_desktop.engine.sidecars import ExportReport, copy_photos, export_keywords
-from fluffy_desktop.engine.tagging import SCAN, Member, album_members, calibrate, review_candidates
+from fluffy_desktop.engine.tagging import (
+    SCAN,
+    Cut,
+    Member,
+    Ranked,
+    album_members,
+    calibrate,
+    held_album,
+    review_candidates,
+)
 from fluffy_desktop.engine.tasks import Progress, check_cancel, no_progress
 from fluffy_desktop.engine.vectors import VectorIndex
 from fluffy_desktop.engine.weights import cached_hub_weights
@@ -449,7 +458,7 @@ class Album:
         if context := _context(parsed, concepts):
             rivals = np.vstack([rivals, clip.encode_texts(context)])
         size = upright_size(Path(photo))
-        targets = self._locate_targets(text, parsed, concepts)
+        targets = self._locate_targets(text, parsed, concepts, Path(photo))
         located = []
         for name, vector, threshold in targets:
             others = np.array([v for n, v, _ in targets if n != name]).reshape(-1, clip.dim)
@@ -464,16 +473,16 @@ class Album:
         return located
 
     def _locate_targets(
-        self, text: str, parsed: ParsedQuery, concepts: dict[str, Concept]
+        self, text: str, parsed: ParsedQuery, concepts: dict[str, Concept], photo: Path
     ) -> list[tuple[str, np.ndarray, float | None]]:
-        """(name, vector, album threshold) per concept of the query, or the whole query."""
+        """(name, vector, the photo's album cut) per concept of the query, or the whole query."""
         if not parsed.concepts:
             return [(text.strip(), self._vector(parsed, concepts), None)]
         targets: list[tuple[str, np.ndarray, float | None]] = []
         for name in dict.fromkeys(parsed.concepts):
             concept = self._usable(concepts[name])
             vector = self._concept_vector(concept)
-            targets.append((name, vector, self._threshold(concept, vector)))
+            targets.append((name, vector, self._photo_cut(concept, vector, photo)))
         return targets
 
     def suggest_kinds(self, photos: Sequence[Path], top: int = 3) -> list[tuple[str, float]]:
@@ -550,9 +559,11 @@ class Album:
         start: torch.Tensor | None,
         progress: Progress | None,
         cancel: threading.Event | None,
+        held: frozenset[int] | None = None,
     ) -> dict:
         """Tune the concept's word from its examples and answers (from `start`, else f_θ's
-        guess or the kind word), then set its album's threshold; returns the learning stats."""
+        guess or the kind word), then cut its album (`held`: see _cut_album); returns the
+        learning stats."""
         clip = self.clip()
         examples, answers = self._view_photos(concept.photos), self._view_photos(concept.confirmed)
         photos = examples + answers + self._view_photos(concept.negatives)
@@ -575,9 +586,17 @@ class Album:
         )
         concept.word = word.detach().float().cpu()
         concept.settings = {**stats, "steps": settings.steps, "seed": settings.seed}
-        concept.threshold = self._calibrated(concept, self._concept_vector(concept))
-        concept.settings["album_score"] = ALBUM_SCORE
+        self._cut_album(concept, held)
         return stats
+
+    def _cut_album(self, concept: Concept, held: frozenset[int] | None = None) -> Cut:
+        """Set the concept's album threshold for its word; `held`: the album's photo ids
+        before a re-tune, which the answers then move only clearly (tagging.HeldAlbum)."""
+        cut = self._calibrated(concept, self._concept_vector(concept))
+        concept.threshold = cut.threshold
+        concept.settings["album_score"] = ALBUM_SCORE
+        concept.held = None if held is None else held_album(held, self.catalog.newest_id(), cut)
+        return cut
 
     def _view_photos(self, refs: list[dict]) -> list[ViewPhoto]:
         """The referenced photos on disk, for the view cache (keyed by content digest)."""
@@ -590,9 +609,11 @@ class Album:
     def _retune(
         self, concept: Concept, progress: Progress | None, cancel: threading.Event | None
     ) -> None:
-        """After its examples or answers changed: re-tune from the current word, and save."""
+        """After its examples or answers changed: re-tune from the current word, hold the
+        album as it stood, and save."""
+        held = self._album_ids(concept, self._concept_vector(concept))
         settings = LearnSettings(steps=RETUNE_STEPS)
-        self._fit(concept, settings, concept.word.clone(), progress, cancel)
+        self._fit(concept, settings, concept.word.clone(), progress, cancel, held)
         with self._write_lock:
             self.concepts.save(concept)
 
@@ -631,7 +652,9 @@ class Album:
         if not found.found:
             return RelearnReport(concept.name, NEEDS_PHOTOS, missing=found.missing)
         word = torch.zeros(self.clip().word_width)
-        fresh = replace(found.concept, word=word, model=identity, settings={}, threshold=None)
+        fresh = replace(
+            found.concept, word=word, model=identity, settings={}, threshold=None, held=None
+        )
         self._fit(fresh, LearnSettings(), None, None, cancel)
         with self._write_lock:
             self.concepts.save(fresh)
@@ -720,7 +743,7 @@ class Album:
             ids.tolist(), self.catalog.vectors_for(ids.tolist()) @ vector, vector
         )
 
-    def _calibrated(self, concept: Concept, vector: np.ndarray) -> float:
+    def _calibrated(self, concept: Concept, vector: np.ndarray) -> Cut:
         """The album threshold (tagging.calibrate) for the concept's vector."""
         examples = self._scores(vector, concept.photos + concept.confirmed)
         return calibrate(
@@ -732,17 +755,23 @@ class Album:
     def _threshold(self, concept: Concept, vector: np.ndarray) -> float:
         """The stored threshold, or one calibrated and saved now: for a concept learned before
         tagging, or calibrated on another album score (regions.ALBUM_SCORE)."""
-        if concept.threshold is None or concept.settings.get("album_score") != ALBUM_SCORE:
-            concept.threshold = self._calibrated(concept, vector)
-            concept.settings["album_score"] = ALBUM_SCORE
-            try:
-                with self._write_lock:
-                    self.concepts.save(concept)
-            except FluffyError as exc:  # a home that cannot be written calibrates next time too
-                log.warning("cannot save the threshold of %s: %s", concept.name, exc)
-        return concept.threshold
+        if concept.threshold is not None and concept.settings.get("album_score") == ALBUM_SCORE:
+            return concept.threshold
+        threshold = self._cut_album(concept).threshold
+        try:
+            with self._write_lock:
+                self.concepts.save(concept)
+        except FluffyError as exc:  # a home that cannot be written calibrates next time too
+            log.warning("cannot save the threshold of %s: %s", concept.name, exc)
+        return threshold
 
-    def _scored(self, vector: np.ndarray, threshold: float) -> list[tuple[Path, float]]:
+    def _photo_cut(self, concept: Concept, vector: np.ndarray, photo: Path) -> float:
+        """The album score at which this photo is in the concept's album."""
+        threshold, held = self._threshold(concept, vector), concept.held
+        record = None if held is None else self._indexed(photo)
+        return threshold if held is None or record is None else held.cut(record.id, threshold)
+
+    def _scored(self, vector: np.ndarray, threshold: float) -> list[Ranked]:
         """The library photos nearest a concept's vector, with their scores, best first: SCAN
         of them, and four times as many while the last still scores at least the threshold
         (an album of more than SCAN photos, a pet in a large library)."""
@@ -750,29 +779,44 @@ class Album:
         k = min(SCAN, size)
         while True:
             ranked = self._album_ranked(self.nearest(vector, k), vector)
-            if k >= size or not ranked or ranked[-1][1] < threshold:
+            if k >= size or not ranked or ranked[-1].score < threshold:
                 return ranked
             k = min(4 * k, size)
 
-    def _album_ranked(self, hits: list[SearchHit], vector: np.ndarray) -> list[tuple[Path, float]]:
+    def _album_ranked(self, hits: list[SearchHit], vector: np.ndarray) -> list[Ranked]:
         """The hits by their album scores (regions.album_scores), best first."""
         own = np.array([hit.score for hit in hits], dtype=np.float32)
         joined = self._indexed_scores([hit.photo_id for hit in hits], own, vector)
-        return [(hits[i].path, float(joined[i])) for i in np.argsort(-joined, kind="stable")]
+        order = np.argsort(-joined, kind="stable")
+        return [Ranked(hits[i].path, float(joined[i]), hits[i].photo_id) for i in order]
 
     def _learned(self, name: str) -> Concept:
         """The concept, which must have been learned with this model."""
         return self._usable(self.concepts.get(name))
 
     def _members(self, concept: Concept, vector: np.ndarray) -> list[Member]:
+        return self._album(concept, vector)[0]
+
+    def _album(self, concept: Concept, vector: np.ndarray) -> tuple[list[Member], list[Ranked]]:
+        """The album's members, and the ranked library photos they were cut from."""
         threshold = self._threshold(concept, vector)
-        return album_members(
-            self._scored(vector, threshold),
+        held = concept.held
+        ranked = self._scored(vector, threshold if held is None else min(threshold, held.stay))
+        members = album_members(
+            ranked,
             self._scores(vector, concept.photos),
             self._scores(vector, concept.confirmed),
             {Path(r["path"]) for r in concept.negatives},
             threshold,
+            held,
         )
+        return members, ranked
+
+    def _album_ids(self, concept: Concept, vector: np.ndarray) -> frozenset[int]:
+        """The catalog ids of the album's library photos."""
+        members, ranked = self._album(concept, vector)
+        inside = {m.path for m in members}
+        return frozenset(r.photo_id for r in ranked if r.path in inside)
 
     def concept_photos(self, name: str) -> tuple[Concept, list[Member]]:
         """The concept and its album: examples, "yes" answers, and photos above its threshold."""
@@ -784,7 +828,7 @@ class Album:
         album is cut from."""
         concept = self._learned(name)
         vector = self._concept_vector(concept)
-        return self._scored(vector, self._threshold(concept, vector))
+        return [(r.path, r.score) for r in self._scored(vector, self._threshold(concept, vector))]
 
     def review(self, name: str, n: int = 10) -> list[Member]:
         """The n photos whose answer would help most: unanswered, nearest the threshold."""

@@ -497,6 +497,11 @@ class Catalog:
         """How many photos have a vector (counted on the seq index: ms at a million)."""
         return int(self._query("SELECT COUNT(*) FROM vectors", ())[0][0])
 
+    def newest_id(self) -> int:
+        """The id of the photo indexed last (ids only grow: AUTOINCREMENT), 0 for none."""
+        (newest,) = self._query("SELECT MAX(id) FROM photos")[0]
+        return int(newest or 0)
+
     def vector_seq(self) -> int:
         """A counter that grows with every chunk of vectors written, never reset."""
         return int(self.get_meta("vector_seq") or 0)

@@ -24,7 +24,7 @@ import json
 import os
 import re
 import struct
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -38,6 +38,7 @@ from fluffy_desktop.engine.errors import (
     UnknownConcept,
 )
 from fluffy_desktop.engine.home import atomic_write_bytes
+from fluffy_desktop.engine.tagging import HeldAlbum
 
 FORMAT = "fluffy-concept/1"
 HEADER_KEY = "fluffy-concept"
@@ -88,6 +89,7 @@ class Concept:
     settings: dict = field(default_factory=dict)
     confirmed: list[dict] = field(default_factory=list)  # "this is it" answers: more examples
     threshold: float | None = None  # the album's cut-off (engine/tagging.py), None: not set
+    held: HeldAlbum | None = None  # the album before the last re-tune (tagging.HeldAlbum)
 
     def to_info(self) -> dict:
         """The row of `concepts list --json`."""
@@ -110,6 +112,7 @@ class Concept:
             "negatives": self.negatives,
             "confirmed": self.confirmed,
             "threshold": self.threshold,
+            "held": _held_meta(self.held),
             "created": self.created,
             "settings": self.settings,
         }
@@ -140,8 +143,30 @@ def _refs(value: object) -> list[dict]:
     return [{"path": r["path"], "digest": r["digest"]} for r in value]
 
 
-def concept_from(meta: object, word: object) -> Concept:
-    """A Concept from untrusted metadata and tensor; ValueError when anything is off."""
+def _held_meta(held: HeldAlbum | None) -> dict | None:
+    """The held album's cuts and newest photo id (its photo ids are a tensor of the file)."""
+    return None if held is None else {"upto": held.upto, "stay": held.stay, "join": held.join}
+
+
+def _held(value: object, ids: object) -> HeldAlbum | None:
+    if value is None and ids is None:
+        return None
+    if not isinstance(value, dict) or not isinstance(ids, torch.Tensor) or ids.dim() != 1:
+        raise ValueError("the held album is malformed")
+    upto, stay, join = (
+        value.get("upto"),
+        _threshold(value.get("stay")),
+        _threshold(value.get("join")),
+    )
+    if isinstance(upto, bool) or not isinstance(upto, int) or stay is None or join is None:
+        raise ValueError("the held album is malformed")
+    if ids.dtype != torch.int64:
+        raise ValueError("the held album's photo ids are not integers")
+    return HeldAlbum(frozenset(ids.tolist()), upto, stay, join)
+
+
+def concept_from(meta: object, word: object, held_ids: object = None) -> Concept:
+    """A Concept from untrusted metadata and tensors; ValueError when anything is off."""
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ValueError("not a Fluffy concept")
     keys = ("name", "kind", "model", "created")
@@ -168,6 +193,7 @@ def concept_from(meta: object, word: object) -> Concept:
         settings=meta.get("settings", {}),
         confirmed=_refs(meta.get("confirmed", [])),
         threshold=_threshold(meta.get("threshold")),
+        held=_held(meta.get("held"), held_ids),
     )
 
 
@@ -208,18 +234,22 @@ def header_metadata(data: bytes) -> dict:
 
 
 def pack(concept: Concept) -> bytes:
-    """One self-describing file: the word, with the metadata JSON in the safetensors header."""
+    """One self-describing file: the word (and the held album's photo ids), with the metadata
+    JSON in the safetensors header."""
     metadata = {HEADER_KEY: json.dumps(concept.metadata())}
-    return save_tensors({"word": concept.word.contiguous()}, metadata=metadata)
+    tensors = {"word": concept.word.contiguous()}
+    if concept.held is not None:
+        tensors["held"] = torch.tensor(sorted(concept.held.ids), dtype=torch.int64)
+    return save_tensors(tensors, metadata=metadata)
 
 
 def unpack(data: bytes) -> Concept:
     """The concept in a packed file; ValueError (or a safetensors error) when malformed."""
     meta = json.loads(header_metadata(data).get(HEADER_KEY, "null"))
     tensors = load_tensors(data)
-    if set(tensors) != {"word"}:
+    if not {"word"} <= set(tensors) <= {"word", "held"}:
         raise ValueError("unexpected tensors")
-    return concept_from(meta, tensors["word"])
+    return concept_from(meta, tensors["word"], tensors.get("held"))
 
 
 class ConceptStore:
@@ -375,7 +405,7 @@ class ConceptStore:
 
     def export(self, name: str, file: Path) -> None:
         """Write the concept to ONE file (see the module docstring), atomically."""
-        atomic_write_bytes(Path(file), pack(self.get(name)))
+        atomic_write_bytes(Path(file), pack(replace(self.get(name), held=None)))
 
     def import_(self, file: Path, model_identity: str, name: str | None = None) -> Concept:
         """Add a concept from an exported file; refuses other models, damage and taken names."""
@@ -393,6 +423,7 @@ class ConceptStore:
                 f"{file} is not a Fluffy concept file (make one with `fluffy concepts export`)"
             ) from exc
         concept.check_model(model_identity)
+        concept.held = None  # its photo ids belong to another library
         if name is not None:
             concept.name = clean_name(name)
         if self.exists(concept.name):

@@ -38,7 +38,7 @@ def albums_by_library_share(setup: Setup, owners: Owners, seed: int) -> dict[str
             wanted = min(len(others), round(len(own) * (100 - share) / share))
             kept = own + [others[i] for i in rng.choice(len(others), wanted, replace=False)]
             background = np.array([scored[p] for p in kept if p in gallery])
-            threshold = calibrate(examples, np.zeros(0), background)
+            threshold = calibrate(examples, np.zeros(0), background).threshold
             found = {p for p in kept if scored[p] >= threshold}
             counts[str(share)] += [len(found), len(own), len(found & set(own))]
     return counts

@@ -49,7 +49,8 @@ def format_world(doc: dict) -> str:
     )
     lines.append(
         f"  (over {tagging['photos']} library photos; reviewed: after {tagging['answers']} "
-        f"answers, on the photos not asked about; {tagging['albums_worse']} of "
+        f"answers, on the photos not asked about, where the first albums had F1 "
+        f"{tagging['before_answers']['f1']:.2f}; {tagging['albums_worse']} of "
         f"{tagging['albums']} albums worse after the answers)"
     )
     lines.append(

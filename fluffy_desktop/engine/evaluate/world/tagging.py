@@ -103,14 +103,14 @@ def review_from_truth(setup: Setup, owners: Owners, number: int) -> set[Path]:
 
 def tagging_quality(setup: Setup, seed: int, progress: Progress) -> dict:
     """Precision, recall and F1 (percent) pooled over the individuals: after learning, and on
-    the unanswered photos after the review rounds; the same at each concept's best cut-off
-    (the ceiling of any threshold); the mean of the albums' own F1s; how many albums the
-    answers made worse (a lower F1 on the unanswered photos than the album had on them
-    before); the first albums when each individual is a larger share of the library; and the
-    library's size."""
+    the unanswered photos after the review rounds, and the first albums on those same photos;
+    the same at each concept's best cut-off (the ceiling of any threshold); the mean of the
+    albums' own F1s; how many albums the answers made worse (a lower F1 on the unanswered
+    photos than the album had on them before); the first albums when each individual is a
+    larger share of the library; and the library's size."""
     owners = add_album_set(setup, seed, progress)
     by_share = albums_by_library_share(setup, owners, seed)  # before answers re-tune the words
-    counts = np.zeros((4, 3), dtype=int)  # learned, its best; reviewed, its best
+    counts = np.zeros((5, 3), dtype=int)  # learned, its best; reviewed, its best; before
     own_f1: dict[str, list[float]] = {"learned": [], "reviewed": []}
     worse = 0
     for number in range(len(setup.world.individuals)):
@@ -123,12 +123,14 @@ def tagging_quality(setup: Setup, seed: int, progress: Progress) -> dict:
         counts[2] += reviewed
         counts[3] += best_counts(setup, owners, number, answered)
         before = album_counts(first, owners, number, answered)
+        counts[4] += before
         own_f1["learned"].append(scores(learned)["f1"])
         own_f1["reviewed"].append(scores(reviewed)["f1"])
         worse += own_f1["reviewed"][-1] < scores(before)["f1"]
     return {
         "learned": scores(counts[0]),
         "reviewed": scores(counts[2]),
+        "before_answers": scores(counts[4]),
         "best_threshold": {"learned": scores(counts[1]), "reviewed": scores(counts[3])},
         "by_library_share": {share: scores(found) for share, found in by_share.items()},
         "album_f1_mean": {stage: round(float(np.mean(f1s)), 2) for stage, f1s in own_f1.items()},
