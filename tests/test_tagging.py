@@ -98,6 +98,8 @@ def test_the_held_cuts_sit_on_the_scale_from_the_library_to_the_examples():
     assert held.stay == pytest.approx(cut.threshold - STAY * 0.6)
     assert held.join == pytest.approx(cut.threshold + JOIN * 0.6)
     assert held_album(frozenset(), 0, Cut(0.95, 1.0)).join == 1.0  # still a cosine
+    inverted = held_album(frozenset(), 0, Cut(0.5, -0.2))  # examples below the library
+    assert inverted.stay == inverted.join == 0.5
 
 
 def test_review_asks_about_unanswered_photos_nearest_the_threshold():

@@ -80,8 +80,10 @@ class HeldAlbum:
 
 
 def held_album(ids: frozenset[int], upto: int, cut: Cut) -> HeldAlbum:
-    """The album `ids` held against the re-tuned word's cut."""
-    stay, join = np.clip([cut.threshold - STAY * cut.span, cut.threshold + JOIN * cut.span], -1, 1)
+    """The album `ids` held against the re-tuned word's cut (no band when the examples score
+    below the library)."""
+    span = max(cut.span, 0.0)
+    stay, join = np.clip([cut.threshold - STAY * span, cut.threshold + JOIN * span], -1, 1)
     return HeldAlbum(ids, upto, float(stay), float(join))
 
 
