@@ -9,9 +9,12 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from fluffy_desktop import __version__
+
+if TYPE_CHECKING:  # the engine is imported only by the commands that need it
+    from fluffy_desktop.engine.tagging import HeldAlbum
 
 EXIT_OK, EXIT_USER = 0, 2  # a bug ends in Python's own exit code 1, with its traceback
 log = logging.getLogger(__name__)
@@ -325,9 +328,17 @@ def _concepts_show(album, args) -> None:
         "confirmed": [ref["path"] for ref in concept.confirmed],
         "negatives": [ref["path"] for ref in concept.negatives],
         "threshold": concept.threshold,
+        "held": _held_doc(concept.held),
         "settings": concept.settings,
     }
     _emit(args, doc, lambda: print(_concept_text(doc)))
+
+
+def _held_doc(held: HeldAlbum | None) -> dict | None:
+    """The album the last answers held (engine/tagging.py, HeldAlbum), for `concepts show`."""
+    if held is None:
+        return None
+    return {"photos": len(held.ids), "stay": round(held.stay, 6), "join": round(held.join, 6)}
 
 
 def _concept_text(doc: dict) -> str:
@@ -336,6 +347,11 @@ def _concept_text(doc: dict) -> str:
         f"{doc['name']} ({doc['kind']}), learned {doc['created']} for {doc['model']}",
         f"threshold {doc['threshold']:.3f}" if doc["threshold"] is not None else "no threshold yet",
     ]
+    if held := doc["held"]:
+        lines.append(
+            f"answers move the album only clearly: its {held['photos']} photos before the last "
+            f"re-tune stay down to {held['stay']:.3f}, others join at {held['join']:.3f}"
+        )
     for key, title in (
         ("photo_paths", "examples"),
         ("confirmed", "said yes"),

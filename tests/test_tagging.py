@@ -311,11 +311,14 @@ def test_the_cli_lists_reviews_and_records_answers(world_home, tmp_path, capsys)
     shown = json.loads(capsys.readouterr().out)
     assert (shown["confirmed"], shown["negatives"]) == ([yes], [photo])
     assert isinstance(shown["threshold"], float)
+    held = shown["held"]
+    assert held["stay"] < shown["threshold"] < held["join"] and held["photos"] >= 5
     assert main(_cli(tmp_path / "home", "concepts", "show", "Fluffy")) == 0  # for a person
     text = capsys.readouterr().out
     assert (
         text.startswith("Fluffy (cat), learned ") and f"threshold {shown['threshold']:.3f}" in text
     )
+    assert f"stay down to {held['stay']:.3f}, others join at {held['join']:.3f}" in text
     assert f"said yes (1):\n  {yes}\nsaid no (1):\n  {photo}\n" in text
 
 
