@@ -800,15 +800,14 @@ class Album:
     def _album(self, concept: Concept, vector: np.ndarray) -> tuple[list[Member], list[Ranked]]:
         """The album's members, and the ranked library photos they were cut from."""
         threshold = self._threshold(concept, vector)
-        held = concept.held
-        ranked = self._scored(vector, threshold if held is None else min(threshold, held.stay))
+        ranked = self._scored(vector, threshold)
         members = album_members(
             ranked,
             self._scores(vector, concept.photos),
             self._scores(vector, concept.confirmed),
             {Path(r["path"]) for r in concept.negatives},
             threshold,
-            held,
+            concept.held,
         )
         return members, ranked
 
