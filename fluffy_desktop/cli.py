@@ -338,7 +338,7 @@ def _held_doc(held: HeldAlbum | None) -> dict | None:
     """The album the last answers held (engine/tagging.py, HeldAlbum), for `concepts show`."""
     if held is None:
         return None
-    return {"photos": len(held.ids), "join": round(held.join, 6)}
+    return {"photos": len(held.ids), "stay": round(held.stay, 6), "join": round(held.join, 6)}
 
 
 def _concept_text(doc: dict) -> str:
@@ -349,8 +349,8 @@ def _concept_text(doc: dict) -> str:
     ]
     if held := doc["held"]:
         lines.append(
-            f"after the last answers, photos join only clearly: those not among its "
-            f"{held['photos']} photos then join at {held['join']:.3f}"
+            f"answers move the album only clearly: its {held['photos']} photos before the last "
+            f"re-tune stay down to {held['stay']:.3f}, others join at {held['join']:.3f}"
         )
     for key, title in (
         ("photo_paths", "examples"),

@@ -116,7 +116,7 @@ def test_export_is_one_safetensors_file_carrying_the_metadata(store, tmp_path):
 
 def test_a_held_album_is_saved_with_the_concept_but_never_exported(store, tmp_path):
     concept = make_concept()
-    concept.held = HeldAlbum(frozenset({3, 17, 40}), upto=52, join=0.55)
+    concept.held = HeldAlbum(frozenset({3, 17, 40}), upto=52, stay=0.41, join=0.55)
     store.save(concept)
     assert store.get("Fluffy").held == concept.held
     store.export("Fluffy", tmp_path / "f.safetensors")  # its photo ids are this library's
@@ -189,14 +189,18 @@ def _hostile_files(tmp_path) -> dict[str, bytes]:
         "bad_name": _packed({**meta, "name": "../../evil"}, word),
         "bad_photos": _packed({**meta, "photos": [{"path": 3}]}, word),
         "not_json": save_tensors({"word": word}, metadata={HEADER_KEY: "{oops"}),
-        "held_without_ids": _packed({**meta, "held": {"upto": 3, "join": 0.6}}, word),
+        "held_without_ids": _packed({**meta, "held": {"upto": 3, "stay": 0.4, "join": 0.6}}, word),
         "held_float_ids": save_tensors(
             {"word": word, "held": torch.zeros(2)},
-            metadata={HEADER_KEY: json.dumps({**meta, "held": {"upto": 3, "join": 0.6}})},
+            metadata={
+                HEADER_KEY: json.dumps({**meta, "held": {"upto": 3, "stay": 0.4, "join": 0.6}})
+            },
         ),
         "held_bad_cut": save_tensors(
             {"word": word, "held": torch.zeros(2, dtype=torch.int64)},
-            metadata={HEADER_KEY: json.dumps({**meta, "held": {"upto": 3, "join": 4}})},
+            metadata={
+                HEADER_KEY: json.dumps({**meta, "held": {"upto": 3, "stay": 4, "join": 0.6}})
+            },
         ),
     }
 

@@ -800,14 +800,15 @@ class Album:
     def _album(self, concept: Concept, vector: np.ndarray) -> tuple[list[Member], list[Ranked]]:
         """The album's members, and the ranked library photos they were cut from."""
         threshold = self._threshold(concept, vector)
-        ranked = self._scored(vector, threshold)
+        held = concept.held
+        ranked = self._scored(vector, threshold if held is None else min(threshold, held.stay))
         members = album_members(
             ranked,
             self._scores(vector, concept.photos),
             self._scores(vector, concept.confirmed),
             {Path(r["path"]) for r in concept.negatives},
             threshold,
-            concept.held,
+            held,
         )
         return members, ranked
 

@@ -9,11 +9,11 @@ side. A photo is in the album when it is an example or a "yes" answer, or scores
 threshold and is not a "no" answer. Scores are computed when asked, so photos indexed later
 join with no re-learning.
 
-After answers, photos join the album only clearly (`HeldAlbum`): after a re-tune, a photo
-that was indexed but not in the album joins only at JOIN of the way (library median to
-examples' median) above the new threshold. The answers are about the photos near the old cut;
-the hard "yes" answers pull the cut down, and the photos left unasked just above the new one
-are mostly look-alikes.
+Answers move the album only clearly (`HeldAlbum`): after a re-tune, a photo that was in the
+album stays while it scores at least STAY of the way (library median to examples' median)
+below the new threshold, and a photo that was indexed but not in it joins only JOIN of the way
+above. The answers are about the photos near the old cut; the photos left unasked near the new
+one carry no evidence, and the hard "yes" answers pull the cut down towards look-alikes.
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ import numpy as np
 SHARE = 0.8  # chosen on the semantic world (README, "Tagging"): 0.75-0.9 measured
 SCAN = 2000  # the concept's nearest photos scored first; more while they are all in the album
 ABOVE_NEGATIVES = 1e-4
-JOIN = 0.2  # chosen on the semantic world (README, "After answers, photos join only clearly")
+STAY = 0.1  # chosen on the semantic world (README, "Answers move the album only clearly")
+JOIN = 0.2
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class Ranked(NamedTuple):
 @dataclass(frozen=True)
 class Cut:
     """A concept's album threshold and the way from the library's median score to the
-    examples' median (the scale of JOIN)."""
+    examples' median (the scale of STAY and JOIN)."""
 
     threshold: float
     span: float
@@ -63,24 +64,27 @@ class Cut:
 @dataclass(frozen=True)
 class HeldAlbum:
     """The album as it stood before the word was last re-tuned: its library photos (catalog
-    ids) and photos indexed since (ids above `upto`) meet the threshold; the other photos
-    indexed by then join only at `join`."""
+    ids) stay while they score at least `stay`; other photos indexed by then (ids up to
+    `upto`) join only at `join`; photos indexed since meet the plain threshold."""
 
     ids: frozenset[int]
     upto: int
+    stay: float
     join: float
 
     def cut(self, photo_id: int, threshold: float) -> float:
         """The score at which this photo is in the album."""
-        held_out = photo_id <= self.upto and photo_id not in self.ids
-        return self.join if held_out else threshold
+        if photo_id in self.ids:
+            return self.stay
+        return self.join if photo_id <= self.upto else threshold
 
 
 def held_album(ids: frozenset[int], upto: int, cut: Cut) -> HeldAlbum:
-    """The album `ids` held against the re-tuned word's cut (no margin when the examples score
+    """The album `ids` held against the re-tuned word's cut (no band when the examples score
     below the library)."""
-    join = min(cut.threshold + JOIN * max(cut.span, 0.0), 1.0)
-    return HeldAlbum(ids, upto, join)
+    span = max(cut.span, 0.0)
+    stay, join = np.clip([cut.threshold - STAY * span, cut.threshold + JOIN * span], -1, 1)
+    return HeldAlbum(ids, upto, float(stay), float(join))
 
 
 def calibrate(examples: np.ndarray, negatives: np.ndarray, background: np.ndarray) -> Cut:

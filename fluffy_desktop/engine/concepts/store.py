@@ -144,8 +144,8 @@ def _refs(value: object) -> list[dict]:
 
 
 def _held_meta(held: HeldAlbum | None) -> dict | None:
-    """The held album's cut and newest photo id (its photo ids are a tensor of the file)."""
-    return None if held is None else {"upto": held.upto, "join": held.join}
+    """The held album's cuts and newest photo id (its photo ids are a tensor of the file)."""
+    return None if held is None else {"upto": held.upto, "stay": held.stay, "join": held.join}
 
 
 def _held(value: object, ids: object) -> HeldAlbum | None:
@@ -153,12 +153,16 @@ def _held(value: object, ids: object) -> HeldAlbum | None:
         return None
     if not isinstance(value, dict) or not isinstance(ids, torch.Tensor) or ids.dim() != 1:
         raise ValueError("the held album is malformed")
-    upto, join = value.get("upto"), _threshold(value.get("join"))
-    if isinstance(upto, bool) or not isinstance(upto, int) or join is None:
+    upto, stay, join = (
+        value.get("upto"),
+        _threshold(value.get("stay")),
+        _threshold(value.get("join")),
+    )
+    if isinstance(upto, bool) or not isinstance(upto, int) or stay is None or join is None:
         raise ValueError("the held album is malformed")
     if ids.dtype != torch.int64:
         raise ValueError("the held album's photo ids are not integers")
-    return HeldAlbum(frozenset(ids.tolist()), upto, join)
+    return HeldAlbum(frozenset(ids.tolist()), upto, stay, join)
 
 
 def concept_from(meta: object, word: object, held_ids: object = None) -> Concept:
