@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from fluffy_desktop.engine.clip import PLACEHOLDER, ClipModel, ModelSpec
+from fluffy_desktop.engine.clip import PLACEHOLDER, ClipModel, ModelSpec, OpenClipImage
 from fluffy_desktop.engine.errors import ModelUnavailable
 
 
@@ -172,6 +172,28 @@ def test_a_tower_of_another_kind_is_open_clips_own_wearing_the_files_weights(
         torch.testing.assert_close(mine, expected, atol=2e-5, rtol=1e-4)
     with pytest.raises(ModelUnavailable, match="locating needs a plain class-token ViT"):
         _ = clip.image_tower
+
+
+def test_a_tower_of_another_kind_preprocesses_with_its_tags_pixel_statistics(
+    layer_scale_spec, tmp_path
+):
+    """open_clip's image side gets the pretrained tag's statistics (weights.hub_pixel_stats,
+    here from the home's record of them), as ImageTower's preprocessing does."""
+    import json
+    from dataclasses import replace
+
+    import open_clip
+
+    stats = {"mean": [0.5] * 3, "std": [0.25] * 3, "interpolation": "bilinear"}
+    record = tmp_path / "downloads" / "hub-pixels.json"
+    record.parent.mkdir()
+    record.write_text(json.dumps({"fluffy-tiny-ls some-tag": stats}))
+    clip = ClipModel.load(replace(layer_scale_spec, pretrained="some-tag"), tmp_path)
+    assert isinstance(clip.image, OpenClipImage)
+    overrides = {f"image_{key}": value for key, value in stats.items()}
+    _, _, usual = open_clip.create_model_and_transforms("fluffy-tiny-ls", **overrides)
+    photo = Image.new("RGB", (40, 30), "teal")
+    assert torch.equal(clip.preprocess(photo), usual(photo))
 
 
 def test_half_precision_weights_load_as_the_architectures_float32(tiny_spec, tmp_path):

@@ -62,15 +62,20 @@ def _weights_file(
 
 
 def _open_clip_model(
-    spec: ModelSpec, arch: str, state: dict[str, torch.Tensor], source: Path, cache_dir: Path
+    spec: ModelSpec,
+    arch: str,
+    state: dict[str, torch.Tensor],
+    source: Path,
+    tag_stats: dict[str, Any],
 ) -> OpenClipParts:
-    """open_clip's whole model wearing state's tensors, and its image preprocessing; arch is
-    the name arch_config gave spec.arch (a config file's is registered with open_clip)."""
+    """open_clip's whole model wearing state's tensors, and its image preprocessing with a
+    pretrained tag's pixel statistics (weights.hub_pixel_stats); arch is the name arch_config
+    gave spec.arch (a config file's is registered with open_clip)."""
     import open_clip
 
     if spec.arch.endswith(".json"):
         open_clip.add_model_config(Path(spec.arch))
-    overrides = _preprocess_overrides(arch, spec.pretrained, cache_dir)
+    overrides = {f"image_{key}": value for key, value in tag_stats.items()}
     try:
         with torch.inference_mode(False):
             return _adopt(arch, overrides, state)
@@ -126,7 +131,7 @@ def _image_side(
 
     def build(device: torch.device) -> ImageSide:
         tag_stats = hub_pixel_stats(arch, spec.pretrained, cache_dir) if spec.pretrained else {}
-        parts = partial(_open_clip_model, spec, arch, state, source, cache_dir)
+        parts = partial(_open_clip_model, spec, arch, state, source, tag_stats)
         try:
             return _plain_or_open_clip(config, state, device, tag_stats, parts)
         except ValueError as exc:
@@ -185,14 +190,6 @@ def _quiet_random_init() -> Iterator[None]:
         yield
     finally:
         logging.getLogger().removeFilter(notice)
-
-
-def _preprocess_overrides(arch: str, tag: str | None, cache_dir: Path) -> dict:
-    """The image mean/std/interpolation/resize mode a pretrained tag was trained with."""
-    if not tag:
-        return {}
-    stats = hub_pixel_stats(arch, tag, cache_dir)
-    return {f"image_{key}": value for key, value in stats.items()}
 
 
 def _side(size: Any) -> int:
