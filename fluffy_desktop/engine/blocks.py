@@ -45,6 +45,18 @@ def norm_eps(tower: Mapping[str, Any]) -> float:
     return float((tower.get("norm_kwargs") or {}).get("eps", 1e-5))
 
 
+def layer_norm(
+    x: torch.Tensor, w: Mapping[str, torch.Tensor], name: str, eps: float
+) -> torch.Tensor:
+    """x's layer norm with the weight and bias stored under name in w."""
+    return F.layer_norm(x, (x.shape[-1],), w[f"{name}.weight"], w[f"{name}.bias"], eps)
+
+
+def linear(x: torch.Tensor, w: Mapping[str, torch.Tensor], name: str) -> torch.Tensor:
+    """x through the linear layer whose weight and bias are stored under name in w."""
+    return F.linear(x, w[f"{name}.weight"], w[f"{name}.bias"])
+
+
 def block_shapes(prefix: str, layers: int, width: int, hidden: int) -> Shapes:
     """Every tensor the blocks under prefix read, by state-dict key, with its shape."""
     shapes: Shapes = {}
@@ -96,11 +108,10 @@ class Blocks:
         return self._w[f"{self._prefix}{block}.{name}"]
 
     def norm(self, x: torch.Tensor, block: int, name: str) -> torch.Tensor:
-        weight, bias = self.weight(block, f"{name}.weight"), self.weight(block, f"{name}.bias")
-        return F.layer_norm(x, (self.width,), weight, bias, self._eps)
+        return layer_norm(x, self._w, f"{self._prefix}{block}.{name}", self._eps)
 
     def linear(self, x: torch.Tensor, block: int, name: str) -> torch.Tensor:
-        return F.linear(x, self.weight(block, f"{name}.weight"), self.weight(block, f"{name}.bias"))
+        return linear(x, self._w, f"{self._prefix}{block}.{name}")
 
     def run(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         """x (batch, length, width) through every block."""

@@ -25,6 +25,7 @@ from fluffy_desktop.engine.blocks import (
     activation,
     block_shapes,
     checked_weights,
+    layer_norm,
     norm_eps,
     odd_settings,
 )
@@ -187,8 +188,7 @@ class ImageTower:
         return self._w[f"visual.{name}"]
 
     def norm(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        weight, bias = self.weight(f"{name}.weight"), self.weight(f"{name}.bias")
-        return F.layer_norm(x, (self.width,), weight, bias, self.eps)
+        return layer_norm(x, self._w, f"visual.{name}", self.eps)
 
     def tokens(self, pixels: torch.Tensor, positions: torch.Tensor | None = None) -> torch.Tensor:
         """The class token and the patches, position-embedded and normalised, ready for the

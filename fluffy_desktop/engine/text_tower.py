@@ -21,6 +21,8 @@ from fluffy_desktop.engine.blocks import (
     activation,
     block_shapes,
     checked_weights,
+    layer_norm,
+    linear,
     norm_eps,
     odd_settings,
 )
@@ -122,8 +124,8 @@ class TextTower:
         w, length = self._w, x.shape[1]
         x = x + w["positional_embedding"][:length]
         x = self._blocks.run(x, self._mask[:length, :length])
-        x = F.layer_norm(x, (self.width,), w["ln_final.weight"], w["ln_final.bias"], self._eps)
+        x = layer_norm(x, w, "ln_final", self._eps)
         x = x[torch.arange(x.shape[0], device=x.device), tokens.argmax(dim=-1)]
         if "text_projection.weight" in w:
-            return F.linear(x, w["text_projection.weight"], w["text_projection.bias"])
+            return linear(x, w, "text_projection")
         return x @ w["text_projection"]
